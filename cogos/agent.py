@@ -1,0 +1,188 @@
+"""An agent: an environment, a policy, modules and working memory around one decision cycle.
+
+Built from a :class:`~cogos.config.LoadedConfig` (names resolved through the registry; the kernel
+imports no concrete component). Used as an async context manager, which starts the bus, then the
+modules and the policy, and stops them in reverse order on exit, also on error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from cogos.bus import Bus
+from cogos.config import LoadedConfig, ResolvedComponent
+from cogos.context import ComponentContext
+from cogos.cycle import CycleSink, DecisionCycle
+from cogos.episode import EpisodeStart, EpisodeSummary
+from cogos.errors import ConfigError, LifecycleError
+from cogos.module import Module
+from cogos.observation import EnvHandle
+from cogos.policy import Policy
+from memory.working import WorkingMemory
+
+EPISODE_TOPIC = "agent/episode/"
+
+
+def _construct(component: ResolvedComponent, arg: Any) -> Any:
+    """Build a component; a constructor that rejects its options is a config error (exit 2).
+
+    Options are type-checked at load time, but some constraints only the component knows
+    (a maze needs width >= 2): its ValueError/TypeError is reported against its options key.
+    """
+    try:
+        if isinstance(arg, dict):
+            return component.cls(**arg)
+        return component.cls(arg)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{component.name!r} rejected its options: {exc}", key=f"{component.key}.options"
+        ) from exc
+
+
+class Agent:
+    """One agent, ready to run episodes."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        memory: Any | None = None,
+        sink: CycleSink | None = None,
+        bus: Bus | None = None,
+    ) -> None:
+        cfg = loaded.config
+        self.config = cfg
+        self.name = cfg.agent.name
+        self.bus = bus or Bus(
+            name=cfg.agent.name,
+            queue_size=cfg.bus.queue_size,
+            overflow=cfg.bus.overflow,
+            block_timeout=cfg.bus.block_timeout,
+        )
+        comps = loaded.components
+        self.env = EnvHandle(_construct(comps.env, comps.env.options.model_dump()), comps.env.name)
+        self.wm = WorkingMemory()
+        self.memory = memory
+
+        def context(instance: str, options: Any, kind: str) -> ComponentContext:
+            return ComponentContext(
+                name=instance,
+                agent=self.name,
+                bus=self.bus,
+                options=options,
+                logger=logging.getLogger(f"cogos.{kind}.{instance}"),
+                action_names=self.env.action_names,
+                memory=memory,
+            )
+
+        self.modules: list[Module] = [
+            _construct(rc, context(rc.instance, rc.options, "module")) for rc in comps.modules
+        ]
+        self.policy: Policy = _construct(
+            comps.policy, context(comps.policy.name, comps.policy.options, "policy")
+        )
+        self.cycle = DecisionCycle(
+            agent=self.name,
+            bus=self.bus,
+            policy=self.policy,
+            modules=self.modules,
+            wm=self.wm,
+            env=self.env,
+            max_rejects=cfg.agent.cycle.max_rejects,
+            sink=sink,
+        )
+        self._started: list[Module | Policy] = []
+        self._running = False
+
+    def _components(self) -> list[Module | Policy]:
+        return [*self.modules, self.policy]
+
+    async def __aenter__(self) -> Self:
+        if self._running:
+            raise LifecycleError(f"agent {self.name!r} is already running")
+        if self.bus.state.value == "new":
+            await self.bus.start()
+        try:
+            for component in self._components():
+                await component.start()
+                self._started.append(component)
+        except BaseException:
+            await self._shutdown()
+            raise
+        self._running = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
+        await self.bus.close()
+        self.env.close()
+        self._running = False
+
+    async def run_episode(self, episode: int, seed: int) -> EpisodeSummary:
+        """Reset the environment with ``seed`` and run cycles until the episode ends."""
+        if not self._running:
+            raise LifecycleError(f"agent {self.name!r} is not started; use 'async with agent'")
+        started = time.perf_counter()
+        observation = self.env.reset(seed=seed)
+        optimal = observation.info.get("optimal_steps")
+        self.wm.reset(
+            episode=episode,
+            goal_text=self.env.task_text,
+            goal_facts=self.env.goal_facts,
+            action_names=self.env.action_names,
+        )
+        start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts)
+        for component in self._components():
+            await component.begin_episode(start)
+        await self._publish_episode(
+            "start", {"episode": episode, "seed": seed, "goal": start.goal_text}
+        )
+
+        episode_return = 0.0
+        cycles = 0
+        max_cycles = self.config.agent.cycle.max_cycles
+        last = observation
+        while cycles < max_cycles:
+            _, next_observation = await self.cycle.run(last)
+            cycles += 1
+            if next_observation is not None:
+                last = next_observation
+                episode_return += last.reward
+                if last.terminated or last.truncated:
+                    break
+        summary = EpisodeSummary(
+            episode=episode,
+            seed=seed,
+            success=last.terminated and last.success,
+            steps=self.wm.step,
+            cycles=cycles,
+            episode_return=episode_return,
+            optimal_steps=int(optimal) if optimal is not None else None,
+            seconds=time.perf_counter() - started,
+            truncated=not last.terminated,
+        )
+        for component in self._components():
+            await component.end_episode(summary)
+        await self._publish_episode("end", summary.to_json())
+        return summary
+
+    async def _publish_episode(self, kind: str, payload: dict[str, Any]) -> None:
+        topic = EPISODE_TOPIC + kind
+        if self.bus.has_subscribers(topic):
+            await self.bus.publish(topic, payload, source=self.name)
+
+    async def run_episodes(self, seeds: Sequence[int]) -> list[EpisodeSummary]:
+        return [await self.run_episode(i, seed) for i, seed in enumerate(seeds)]

@@ -1,0 +1,1 @@
+"""The ``cogos`` command line; each command lives in its own file."""

@@ -1,0 +1,113 @@
+"""``cogos run CONFIG [key=value ...] [--out DIR]``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cogos.cli.errors import to_cli_error
+from cogos.config import LoadedConfig, load_config
+from cogos.episode import EpisodeSummary
+from cogos.errors import CogOSError, ConfigError
+from cogos.runner import RunResult
+from cogos.runner import run as run_config
+
+
+def default_out_dir(loaded: LoadedConfig) -> Path:
+    return Path("runs") / f"{loaded.config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def episode_table(summaries: list[EpisodeSummary]) -> Table:
+    table = Table(title="Episodes", title_justify="left")
+    for col in ("episode", "seed", "result", "steps", "optimal", "ratio", "return", "cycles/s"):
+        table.add_column(col, justify="left" if col == "result" else "right")
+    for s in summaries:
+        table.add_row(
+            str(s.episode),
+            str(s.seed),
+            "[green]success[/]" if s.success else "[red]failed[/]",
+            str(s.steps),
+            _fmt(s.optimal_steps, "d"),
+            _fmt(s.optimal_ratio, ".2f"),
+            f"{s.episode_return:.2f}",
+            _fmt(s.cycles / s.seconds if s.seconds > 0 else None, ",.0f"),
+        )
+    return table
+
+
+def print_summary(console: Console, result: RunResult) -> None:
+    m = result.metrics
+    console.print(
+        f"success rate [bold]{m['success_rate']:.0%}[/] ({m['successes']}/{m['episodes']}), "
+        f"mean steps {_fmt(m['mean_steps'], '.1f')}, "
+        f"mean optimal {_fmt(m['mean_optimal_steps'], '.1f')}, "
+        f"steps/optimal on successes {_fmt(m['mean_optimal_ratio'], '.2f')}, "
+        f"{_fmt(m['cycles_per_second'], ',.0f')} cycles/s",
+        soft_wrap=True,
+    )
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("overrides", nargs=-1)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory for config.yaml, trace.jsonl, metrics.json [default: runs/NAME-TIME].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-episode table.")
+def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: bool) -> None:
+    """Run the agent described by CONFIG for its episodes.
+
+    OVERRIDES are key=value pairs applied on top of the file, e.g. episodes=5
+    env.options.width=21 agent.policy.name=random. The run directory gets the resolved
+    config, a trace (one JSON line per decision cycle) and metrics.json.
+    """
+    console = Console()
+    try:
+        loaded = load_config(config, overrides)
+    except CogOSError as exc:
+        raise to_cli_error(exc) from None
+    out = out_dir or default_out_dir(loaded)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )
+    wins = 0
+
+    with progress:
+        task = progress.add_task(loaded.config.name, total=loaded.config.episodes, status="")
+
+        def on_episode(summary: EpisodeSummary) -> None:
+            nonlocal wins
+            wins += summary.success
+            progress.update(task, advance=1, status=f"{wins} solved")
+
+        try:
+            result = run_config(loaded, out, on_episode=on_episode)
+        except ConfigError as exc:  # a component rejected its options while being built
+            raise to_cli_error(
+                ConfigError(exc.message, file=exc.file or loaded.source, key=exc.key, line=exc.line)
+            ) from None
+        except CogOSError as exc:
+            raise to_cli_error(exc) from None
+    if not quiet:
+        console.print(episode_table(result.summaries))
+    print_summary(console, result)
+    console.print(f"run directory: {out}", soft_wrap=True)

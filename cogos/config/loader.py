@@ -1,0 +1,128 @@
+"""Load a run configuration: YAML file -> overrides -> schema -> resolved components.
+
+Every failure is a :class:`~cogos.errors.ConfigError` that names the file, the line, the dotted
+key and what was expected, and says when the bad value came from a command-line override. The
+CLI prints it on one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cogos.config.components import ResolvedComponents, resolve_components
+from cogos.config.overrides import Override, apply_overrides, parse_override
+from cogos.config.schema import RunConfig
+from cogos.config.yaml_source import YamlSource, load_yaml, read_yaml
+from cogos.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config, the components it names, and where it came from."""
+
+    config: RunConfig
+    components: ResolvedComponents
+    source: str
+    overrides: tuple[str, ...] = ()
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as it will run: defaults filled in, component options included."""
+        data = self.config.model_dump(mode="json")
+        data["env"]["options"] = self.components.env.options_json()
+        data["agent"]["policy"]["options"] = self.components.policy.options_json()
+        for spec, comp in zip(data["agent"]["modules"], self.components.modules, strict=True):
+            spec["options"] = comp.options_json()
+        return data
+
+
+def _key_path(key: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at ``loc`` (for listing its valid keys)."""
+    current: Any = model
+    for seg in loc:
+        if isinstance(seg, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(seg)
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next(
+            (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
+            None,
+        )
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _schema_message(err: Any) -> str:
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(RunConfig, loc[:-1])
+        known = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key{hint} (expected one of: {', '.join(known)})"
+    if err["type"] == "missing":
+        return "required key is missing"
+    got = err.get("input")
+    return f"{err['msg']} (got {got!r})" if not isinstance(got, dict) else str(err["msg"])
+
+
+def _locate(exc: ConfigError, source: YamlSource, overrides: list[Override]) -> ConfigError:
+    """Add file and line to an error raised with only a key; mention a matching override."""
+    if exc.key is None:
+        return ConfigError(exc.message, file=source.file)
+    path = _key_path(exc.key)
+    message = exc.message
+    for ov in reversed(overrides):
+        n = min(len(ov.path), len(path))
+        if ov.path[:n] == path[:n]:
+            message = f"{message} [from command-line override {ov.text!r}]"
+            break
+    return ConfigError(message, file=source.file, key=exc.key, line=source.line_of(path))
+
+
+def load_config_source(source: YamlSource, overrides: Sequence[str] = ()) -> LoadedConfig:
+    parsed = [parse_override(o) for o in overrides]
+    data = source.data if source.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of keys, got {type(data).__name__}", file=source.file
+        )
+    data = apply_overrides(data, parsed)
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        key = ".".join(str(p) for p in err["loc"]) or None
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise _locate(ConfigError(_schema_message(err) + more, key=key), source, parsed) from None
+    try:
+        components = resolve_components(config)
+    except ConfigError as exc:
+        raise _locate(exc, source, parsed) from None
+    return LoadedConfig(config, components, source.file, tuple(overrides))
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig:
+    """Load, override, validate and resolve the config at ``path``."""
+    return load_config_source(read_yaml(path), overrides)
+
+
+def load_config_text(
+    text: str, overrides: Sequence[str] = (), *, name: str = "<string>"
+) -> LoadedConfig:
+    """Same as :func:`load_config` for YAML held in a string (tests, the daemon's commands)."""
+    return load_config_source(load_yaml(text, name), overrides)

@@ -1,0 +1,88 @@
+"""The typed, frozen form of a run configuration (``config/*.yaml``), schema version 1.
+
+Unknown keys are errors everywhere (``extra="forbid"``): a misspelt key silently ignored is the
+worst kind of config bug in an experiment. Component ``options`` are free-form here and checked
+against the component's own options model once its name is resolved (see
+:mod:`cogos.config.components`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cogos.bus import OverflowPolicy
+
+CONFIG_VERSION = 1  # the only schema version so far; RunConfig.version must equal it
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComponentSpec(_Strict):
+    """A registered component chosen by name, with its options."""
+
+    name: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModuleSpec(ComponentSpec):
+    """A module in the agent; ``id`` names the instance when one module is used twice."""
+
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+
+    @property
+    def instance_name(self) -> str:
+        return self.id or self.name
+
+
+class CycleSpec(_Strict):
+    """Bounds of the decision cycle."""
+
+    max_rejects: int = Field(default=3, ge=0, description="proposal rounds after a rejection")
+    max_cycles: int = Field(
+        default=100_000, ge=1, description="cycles per episode before it is cut off"
+    )
+
+
+class BusSpec(_Strict):
+    """Defaults for the internal bus's subscriber queues."""
+
+    queue_size: int = Field(default=1024, ge=1)
+    overflow: OverflowPolicy = OverflowPolicy.BLOCK
+    block_timeout: float | None = Field(default=10.0, gt=0)
+
+
+class TraceSpec(_Strict):
+    """What goes into ``trace.jsonl``."""
+
+    enabled: bool = True
+    messages: bool = Field(default=False, description="also one line per bus message")
+
+
+def _default_modules() -> list[ModuleSpec]:
+    return [ModuleSpec(name="perception.facts")]
+
+
+class AgentSpec(_Strict):
+    """The agent: its policy, its modules, and its cycle bounds."""
+
+    name: str = Field(default="agent", pattern=r"^[A-Za-z0-9_-]+$")
+    policy: ComponentSpec = Field(default_factory=lambda: ComponentSpec(name="explore"))
+    modules: list[ModuleSpec] = Field(default_factory=_default_modules)
+    cycle: CycleSpec = Field(default_factory=CycleSpec)
+
+
+class RunConfig(_Strict):
+    """One agent in one environment for a number of episodes: what ``cogos run`` takes."""
+
+    version: Literal[1] = 1
+    name: str = Field(default="run", min_length=1)
+    seed: int = Field(default=0, ge=0, description="episode i uses seed + i")
+    episodes: int = Field(default=10, ge=1)
+    env: ComponentSpec = Field(default_factory=lambda: ComponentSpec(name="maze"))
+    agent: AgentSpec = Field(default_factory=AgentSpec)
+    bus: BusSpec = Field(default_factory=BusSpec)
+    trace: TraceSpec = Field(default_factory=TraceSpec)

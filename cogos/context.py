@@ -1,0 +1,35 @@
+"""What a component gets from the kernel: bus, options, logger, memory, the env's action names."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from cogos.bus import Bus
+
+
+class NoOptions(BaseModel):
+    """Options model of components that take none (unknown keys are still an error)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+
+@dataclass
+class ComponentContext:
+    """Handed to a module or policy at construction.
+
+    ``memory`` is the agent's long-term memory (the memory OS) when one is configured, else None;
+    components must work without it. ``action_names`` are the environment's actions, index ``i``
+    naming native action ``i``.
+    """
+
+    name: str
+    agent: str
+    bus: Bus
+    options: BaseModel
+    logger: logging.Logger
+    action_names: tuple[str, ...] = ()
+    memory: Any | None = None

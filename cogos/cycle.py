@@ -1,0 +1,231 @@
+"""One CoALA decision cycle, phase by phase.
+
+perceive -> working memory -> retrieve -> propose -> evaluate -> select (or reject and propose
+again, at most ``max_rejects`` times) -> execute (an env action, or an internal action run by the
+module it targets) -> learn -> commit.
+
+Each phase's output is published on the bus under ``cycle/<phase>`` (only when someone listens,
+so an unobserved cycle pays nothing for it), and the whole cycle becomes one
+:class:`~memory.records.CycleRecord`, published on ``cycle/commit`` and handed to long-term memory
+when the agent has one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from cogos.bus import Bus
+from cogos.errors import CycleError
+from cogos.module import Module, Phase
+from cogos.observation import EnvHandle, Observation
+from cogos.policy import Policy
+from memory.records import (
+    Attempt,
+    Candidate,
+    CycleRecord,
+    Decision,
+    Outcome,
+    Percept,
+    RetrievedItem,
+)
+from memory.working import WorkingMemory
+
+TOPIC_PREFIX = "cycle/"
+
+
+class CycleSink(Protocol):
+    """Where committed cycles go: the memory OS implements this (one WAL record per cycle)."""
+
+    async def commit(self, record: CycleRecord) -> None: ...
+
+
+class DecisionCycle:
+    """Runs cycles for one agent; holds no state of its own beyond working memory."""
+
+    def __init__(
+        self,
+        *,
+        agent: str,
+        bus: Bus,
+        policy: Policy,
+        modules: Sequence[Module],
+        wm: WorkingMemory,
+        env: EnvHandle,
+        max_rejects: int = 3,
+        sink: CycleSink | None = None,
+    ) -> None:
+        self.agent = agent
+        self.bus = bus
+        self.policy = policy
+        self.wm = wm
+        self.env = env
+        self.max_rejects = max_rejects
+        self.sink = sink
+        self.modules = {m.name: m for m in modules}
+        by_phase = {p: [m for m in modules if m.supports(p)] for p in Phase}
+        self._perceivers = by_phase[Phase.PERCEIVE]
+        self._retrievers = by_phase[Phase.RETRIEVE]
+        self._proposers = by_phase[Phase.PROPOSE]
+        self._evaluators = by_phase[Phase.EVALUATE]
+        self._critics = by_phase[Phase.CRITIQUE]
+        self._learners = by_phase[Phase.LEARN]
+        self._executors = {m.name: m for m in by_phase[Phase.EXECUTE]}
+
+    async def _emit(self, phase: str, payload: Any) -> None:
+        topic = TOPIC_PREFIX + phase
+        if self.bus.has_subscribers(topic):
+            await self.bus.publish(topic, payload, source=self.agent)
+
+    async def run(self, observation: Observation) -> tuple[CycleRecord, Observation | None]:
+        """Run one cycle on ``observation``.
+
+        Returns the record and the next observation, or None when the chosen action was
+        internal (the environment did not move; the next cycle perceives the same observation).
+        """
+        wm = self.wm
+        clock = time.perf_counter
+        t0 = clock()
+
+        percept = await self._perceive(observation)
+        wm.begin_cycle(percept)
+        await self._emit("percept", percept)
+        t1 = clock()
+
+        retrieved: list[RetrievedItem] = []
+        for module in self._retrievers:
+            retrieved.extend(await module.retrieve(wm))
+        wm.retrieved = retrieved
+        if self._retrievers:
+            await self._emit("retrieve", retrieved)
+        t2 = clock()
+
+        decision = await self._decide()
+        await self._emit("select", decision)
+        t3 = clock()
+
+        chosen = decision.chosen
+        next_observation: Observation | None = None
+        if chosen.kind == "external":
+            next_observation = self.env.step(chosen.action)
+            outcome = Outcome(
+                next_observation.reward,
+                next_observation.terminated,
+                next_observation.truncated,
+                next_observation.success if next_observation.terminated else None,
+                {"action_success": next_observation.info.get("action_success", True)},
+            )
+            wm.step += 1
+        else:
+            executor = self._executors.get(chosen.target or "")
+            if executor is None:
+                raise CycleError(
+                    f"internal action {chosen.name!r} targets {chosen.target!r}, which is no "
+                    f"module with the execute phase (have: {', '.join(self._executors) or 'none'})"
+                )
+            outcome = await executor.execute(chosen, wm)
+        wm.last_action = chosen
+        wm.last_outcome = outcome
+        await self._emit("execute", {"action": chosen, "outcome": outcome})
+        t4 = clock()
+
+        durations: dict[str, float] = {}
+        record = CycleRecord(
+            self.agent,
+            wm.episode,
+            wm.cycle,
+            wm.step,
+            time.time(),
+            percept,
+            retrieved,
+            decision,
+            outcome,
+            durations,
+        )
+        for module in self._learners:
+            await module.learn(record, wm)
+        t5 = clock()
+        durations.update(
+            perceive=t1 - t0, retrieve=t2 - t1, decide=t3 - t2, execute=t4 - t3, learn=t5 - t4
+        )
+        if self.sink is not None:
+            await self.sink.commit(record)
+        await self._emit("commit", record)
+        wm.cycle += 1
+        return record, next_observation
+
+    async def _perceive(self, observation: Observation) -> Percept:
+        if not self._perceivers:
+            return Percept(observation.facts, observation.text)
+        percepts = [p for m in self._perceivers if (p := await m.perceive(observation, self.wm))]
+        if len(percepts) == 1:
+            return percepts[0]
+        facts: frozenset[tuple[str, ...]] = frozenset().union(*(p.facts for p in percepts))
+        text = "\n".join(p.text for p in percepts if p.text)
+        embedding = next((p.embedding for p in percepts if p.embedding is not None), None)
+        return Percept(facts, text, embedding)
+
+    async def _decide(self) -> Decision:
+        """Propose, evaluate, select; on a rejection record why and loop (max_rejects times)."""
+        wm = self.wm
+        policy = self.policy
+        attempts: list[Attempt] = []
+        candidates: list[Candidate] = []
+        values: list[float] = []
+        for _ in range(self.max_rejects + 1):
+            candidates = list(await policy.propose(wm))
+            for module in self._proposers:
+                candidates.extend(await module.propose(wm))
+            wm.candidates = candidates
+            await self._emit("propose", candidates)
+
+            values = [float(v) for v in await policy.evaluate(wm, candidates)]
+            if len(values) != len(candidates):
+                raise CycleError(
+                    f"policy {policy.name!r} gave {len(values)} values for "
+                    f"{len(candidates)} candidates"
+                )
+            for module in self._evaluators:
+                extra = await module.evaluate(wm, candidates)
+                if len(extra) != len(candidates):
+                    raise CycleError(
+                        f"module {module.name!r} gave {len(extra)} values for "
+                        f"{len(candidates)} candidates"
+                    )
+                values = [v + float(e) for v, e in zip(values, extra, strict=True)]
+            wm.values = values
+            await self._emit("evaluate", {"candidates": candidates, "values": values})
+
+            choice = await policy.select(wm, candidates, values)
+            if isinstance(choice, Candidate):
+                for critic in self._critics:
+                    verdict = await critic.critique(wm, choice)
+                    if verdict is not None:
+                        choice = verdict
+                        break
+            if isinstance(choice, Candidate):
+                attempts.append(Attempt(tuple(candidates), tuple(values), choice))
+                value = values[candidates.index(choice)] if choice in candidates else 0.0
+                return Decision(choice, value, tuple(attempts))
+            attempts.append(Attempt(tuple(candidates), tuple(values), None, choice))
+            wm.rejections.append(choice)
+            await self._emit("reject", choice)
+        return self._fallback(attempts, candidates, values)
+
+    def _fallback(
+        self, attempts: list[Attempt], candidates: list[Candidate], values: list[float]
+    ) -> Decision:
+        """Every round was rejected: take the best candidate not itself rejected, and say so."""
+        rejected = [r.candidate for r in self.wm.rejections if r.candidate is not None]
+        ranked = sorted(
+            (i for i, c in enumerate(candidates) if c not in rejected),
+            key=lambda i: -values[i],
+        ) or sorted(range(len(candidates)), key=lambda i: -values[i])
+        if not ranked:
+            reasons = "; ".join(r.reason for r in self.wm.rejections)
+            raise CycleError(
+                f"no candidate after {len(attempts)} round(s) of proposals (rejections: {reasons})"
+            )
+        best = ranked[0]
+        return Decision(candidates[best], values[best], tuple(attempts), forced=True)

@@ -1,0 +1,110 @@
+"""Every error CogOS raises on purpose, under one root.
+
+Catch :class:`CogOSError` to handle anything the runtime reports; catch a subclass for one kind.
+Where a builtin exception means the same thing, the subclass inherits it too, so callers that
+only know Python (``except LookupError``) keep working::
+
+    CogOSError
+    ├── ConfigError (ValueError)            bad YAML, wrong type, unknown key; carries file/key/line
+    ├── ComponentNotFound (LookupError)     a module/policy/env name that is not registered
+    ├── RegistryError                       a broken entry point or a duplicate registration
+    ├── LifecycleError (RuntimeError)       start twice, use after close, ...
+    ├── BusError
+    │   ├── BusClosedError                  publish on a bus that is not running
+    │   ├── BusOverflowError                a full queue under the ``error`` overflow policy
+    │   └── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
+    └── CycleError                          a phase produced something the cycle cannot use
+
+Errors carry structured fields (not only a message) so that the CLI, the daemon and tests can act
+on them without parsing strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class CogOSError(Exception):
+    """Root of all errors raised by CogOS on purpose."""
+
+
+class ConfigError(CogOSError, ValueError):
+    """A configuration that cannot be used; says where (file, line, key) and what was expected."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "")
+        if self.key:
+            where = f"{where}: {self.key}" if where else self.key
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ComponentNotFound(CogOSError, LookupError):
+    """No component of this kind is registered under this name."""
+
+    def __init__(self, kind: str, name: str, known: Sequence[str], suggestions: Sequence[str]):
+        self.kind = kind
+        self.name = name
+        self.known = tuple(known)
+        self.suggestions = tuple(suggestions)
+        hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        listing = ", ".join(sorted(known)) or "none"
+        super().__init__(f"unknown {kind} {name!r}{hint} (registered: {listing})")
+
+
+class RegistryError(CogOSError):
+    """A registration that cannot be honoured (bad entry point, duplicate name)."""
+
+
+class LifecycleError(CogOSError, RuntimeError):
+    """An operation that the object's current state does not allow."""
+
+
+class BusError(CogOSError):
+    """Base for message-bus errors."""
+
+
+class BusClosedError(BusError):
+    """The bus is not running (not started yet, or closed)."""
+
+
+class BusOverflowError(BusError):
+    """A subscriber's queue is full and its overflow policy is ``error``."""
+
+    def __init__(self, subscriber: str, topic: str, maxsize: int) -> None:
+        self.subscriber = subscriber
+        self.topic = topic
+        self.maxsize = maxsize
+        super().__init__(
+            f"queue of subscriber {subscriber!r} is full ({maxsize} messages) "
+            f"while publishing on {topic!r}"
+        )
+
+
+class RequestTimeout(BusError, TimeoutError):
+    """``Bus.request`` got no reply within its timeout."""
+
+    def __init__(self, topic: str, timeout: float) -> None:
+        self.topic = topic
+        self.timeout = timeout
+        super().__init__(f"no reply on {topic!r} within {timeout:g} s")
+
+
+class CycleError(CogOSError):
+    """A phase of the decision cycle returned something the cycle cannot use."""

@@ -1,0 +1,1 @@
+"""Perception modules: observation -> percept (facts, text, later an embedding)."""

@@ -1,0 +1,183 @@
+"""The exploring policy: map what has been seen, head for the goal or the nearest frontier.
+
+It works on the grid-navigation fact vocabulary of the built-in maze (``at``, ``cell``, ``open``,
+``blocked``, ``goal``; cells named ``c<row>_<col>``, see docs/facts.md), so it drives any
+environment that reports those facts.
+Each cycle it folds the new percept into its map, proposes the moves that are known to be open,
+and values each move by minus an estimate of the steps to the goal from the cell it leads to.
+Before the goal has been seen the estimate is the known distance to the nearest frontier (a cell
+known to be reachable but not yet seen). Once the goal has been seen, it is the shorter of the
+known path to the goal and, through each frontier cell, the known path to that frontier plus the
+Manhattan distance from it to the goal (an optimistic guess for the unseen part). The goal can be
+in sight with no known path to it (sight goes through walls), so the frontier term is what keeps
+the agent moving. Select takes the best; ties go to the first proposal, so a run is deterministic.
+
+Why not plan over unknown cells: that is the PDDL planner's job (optimistic planning with
+replanning); this policy is the simple, dependency-free baseline that always finishes a solvable
+maze, because every step either reaches the goal or shrinks the frontier.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cogos.context import ComponentContext
+from cogos.episode import EpisodeStart
+from cogos.policy import Policy
+from envs.maze import DIRECTIONS, parse_cell
+from memory.records import Candidate, Rejection
+from memory.working import WorkingMemory
+
+_MOVES = {(d.drow, d.dcol): d.name for d in DIRECTIONS}
+UNREACHABLE = -1e9
+
+
+class ExploreOptions(BaseModel):
+    """Options of the ``explore`` policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    avoid_revisits: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="penalty per earlier visit of the cell a move leads to (0: shortest path)",
+    )
+
+
+class GridMap:
+    """What the agent knows of a grid: open passages, seen cells, the goal, where it is."""
+
+    def __init__(self) -> None:
+        self.adjacent: dict[str, set[str]] = {}
+        self.seen: set[str] = set()
+        self.goal: str | None = None
+        self.position: str | None = None
+        self.visits: dict[str, int] = {}
+
+    def update(self, facts: frozenset[tuple[str, ...]]) -> None:
+        for atom in facts:
+            pred = atom[0]
+            if pred == "open":
+                self.adjacent.setdefault(atom[1], set()).add(atom[2])
+            elif pred == "cell":
+                self.seen.add(atom[1])
+            elif pred == "at":
+                self.position = atom[1]
+            elif pred == "goal":
+                self.goal = atom[1]
+        if self.position is not None:
+            self.visits[self.position] = self.visits.get(self.position, 0) + 1
+
+    def frontier(self) -> set[str]:
+        return {n for ns in self.adjacent.values() for n in ns if n not in self.seen}
+
+    def targets(self) -> dict[str, int]:
+        """Cells to head for, each with the estimated steps still needed once there."""
+        frontier = self.frontier()
+        if self.goal is None:
+            return dict.fromkeys(frontier, 0)
+        gr, gc = parse_cell(self.goal)
+        out = {f: abs(r - gr) + abs(c - gc) for f in frontier for r, c in (parse_cell(f),)}
+        out[self.goal] = 0
+        return out
+
+    def distances_to(self, targets: dict[str, int]) -> dict[str, int]:
+        """Estimated steps to finish from every known cell, over the known (symmetric) passages.
+
+        A breadth-first search when all targets start at 0, else Dijkstra from the weighted
+        targets: a few hundred cells either way.
+        """
+        adjacent = self.adjacent
+        if not any(targets.values()):
+            dist = dict.fromkeys(targets, 0)
+            queue = deque(targets)
+            while queue:
+                cell = queue.popleft()
+                d = dist[cell] + 1
+                for n in adjacent.get(cell, ()):
+                    if n not in dist:
+                        dist[n] = d
+                        queue.append(n)
+            return dist
+        best = dict(targets)
+        heap = [(d, cell) for cell, d in targets.items()]
+        heapq.heapify(heap)
+        done: set[str] = set()
+        while heap:
+            d, cell = heapq.heappop(heap)
+            if cell in done:
+                continue
+            done.add(cell)
+            for n in adjacent.get(cell, ()):
+                if d + 1 < best.get(n, 1 << 30):
+                    best[n] = d + 1
+                    heapq.heappush(heap, (d + 1, n))
+        return best
+
+
+def move_name(src: str, dst: str) -> str:
+    (r0, c0), (r1, c1) = parse_cell(src), parse_cell(dst)
+    return _MOVES[(r1 - r0, c1 - c0)]
+
+
+class ExplorePolicy(Policy):
+    """Frontier exploration over a remembered map; shortest known path once the goal is seen."""
+
+    Options = ExploreOptions
+
+    def __init__(self, ctx: ComponentContext) -> None:
+        super().__init__(ctx)
+        opts = self.options
+        assert isinstance(opts, ExploreOptions)
+        self._revisit_penalty = opts.avoid_revisits
+        self.map = GridMap()
+        self._mapped_cycle = -1
+
+    async def begin_episode(self, episode: EpisodeStart) -> None:
+        await super().begin_episode(episode)
+        self.map = GridMap()
+        self._mapped_cycle = -1
+
+    async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
+        if wm.cycle != self._mapped_cycle:  # a rejected round proposes again on the same percept
+            self.map.update(wm.percept.facts)
+            self._mapped_cycle = wm.cycle
+        here = self.map.position
+        if here is None:
+            return []
+        names = wm.action_names
+        out = []
+        for n in sorted(self.map.adjacent.get(here, ())):
+            name = move_name(here, n)
+            if name in names:
+                out.append(
+                    Candidate(name, action=names.index(name), source=self.name, args={"to": n})
+                )
+        return out
+
+    async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
+        dist = self.map.distances_to(self.map.targets())
+        visits = self.map.visits
+        penalty = self._revisit_penalty
+        values = []
+        for c in candidates:
+            to = c.args["to"]
+            d = dist.get(to)
+            values.append(UNREACHABLE if d is None else -(1.0 + d) - penalty * visits.get(to, 0))
+        return values
+
+    async def select(
+        self, wm: WorkingMemory, candidates: Sequence[Candidate], values: Sequence[float]
+    ) -> Candidate | Rejection:
+        if not candidates:
+            return Rejection("no known open move from here", by=self.name)
+        best = max(range(len(candidates)), key=values.__getitem__)
+        if values[best] <= UNREACHABLE:
+            return Rejection(
+                "neither the goal nor a frontier is reachable on the known map", by=self.name
+            )
+        return candidates[best]

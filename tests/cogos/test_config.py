@@ -1,0 +1,173 @@
+"""Config loading: every error names file, line and key; overrides; the resolved round trip."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cogos.config import load_config, load_config_text
+from cogos.errors import ConfigError
+
+GOOD = """\
+version: 1
+name: t
+episodes: 2
+env:
+  name: maze
+  options:
+    width: 7
+    height: 5
+agent:
+  policy:
+    name: explore
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+def error_of(tmp_path: Path, text: str, overrides: tuple[str, ...] = ()) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), overrides)
+    return info.value
+
+
+def test_good_config_and_defaults(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, GOOD))
+    cfg = loaded.config
+    assert (cfg.name, cfg.episodes, cfg.seed) == ("t", 2, 0)
+    assert loaded.components.env.options.model_dump()["width"] == 7
+    assert [m.name for m in cfg.agent.modules] == ["perception.facts"]
+    assert cfg.agent.cycle.max_rejects == 3
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    err = error_of(tmp_path, "episodes: 2\nenv:\n  name: [maze\n")
+    assert err.file
+    assert err.file.endswith("c.yaml")
+    assert err.line is not None
+    assert err.line >= 3
+    assert "invalid YAML" in str(err)
+
+
+def test_unknown_key_with_suggestion_and_line(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("  policy:", "  polcy:"))
+    assert err.key == "agent.polcy"
+    assert err.line == 10
+    assert "did you mean 'policy'" in str(err)
+    assert str(err).startswith(f"{err.file}:10: agent.polcy:")
+
+
+def test_wrong_type_names_key_and_value(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("episodes: 2", "episodes: many"))
+    assert err.key == "episodes"
+    assert err.line == 3
+    assert "valid integer" in err.message
+    assert "'many'" in err.message
+
+
+def test_out_of_range(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("episodes: 2", "episodes: 0"))
+    assert err.key == "episodes"
+    assert "greater than or equal to 1" in err.message
+
+
+def test_unknown_component_name_with_suggestion(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("name: explore", "name: explor"))
+    assert err.key == "agent.policy.name"
+    assert err.line == 11
+    assert "unknown policy 'explor'" in err.message
+    assert "did you mean 'explore'" in err.message
+
+
+def test_unknown_module(tmp_path: Path) -> None:
+    text = GOOD + "  modules:\n    - name: perception.fact\n"
+    err = error_of(tmp_path, text)
+    assert err.key == "agent.modules.0.name"
+    assert err.line == 13
+    assert "did you mean 'perception.facts'" in err.message
+
+
+def test_component_option_errors(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("width: 7", "widht: 7"))
+    assert err.key == "env.options.widht"
+    assert err.line == 7
+    assert "did you mean 'width'" in err.message
+    err = error_of(tmp_path, GOOD.replace("width: 7", "width: wide"))
+    assert err.key == "env.options.width"
+    assert "integer" in err.message
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    err = error_of(tmp_path, "- a\n- b\n")
+    assert "mapping" in err.message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_overrides_apply_and_parse_yaml_values(tmp_path: Path) -> None:
+    loaded = load_config(
+        write(tmp_path, GOOD),
+        ["episodes=5", "env.options.width=9", "agent.policy.name=random", "trace.enabled=false"],
+    )
+    assert loaded.config.episodes == 5
+    assert loaded.components.env.options.model_dump()["width"] == 9
+    assert loaded.config.agent.policy.name == "random"
+    assert loaded.config.trace.enabled is False
+
+
+def test_override_of_list_item(tmp_path: Path) -> None:
+    loaded = load_config(
+        write(tmp_path, GOOD),
+        ["agent.modules=[{name: perception.facts}]", "agent.modules.0.options.text=false"],
+    )
+    assert loaded.components.modules[0].options.model_dump()["text"] is False
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "fragment"),
+    [
+        ("episode=3", "episode", "did you mean 'episodes'"),
+        ("env.options.colour=red", "env.options.colour", "unknown option"),
+        ("agent.cycle.max_reject=1", "agent.cycle.max_reject", "did you mean 'max_rejects'"),
+        ("seed=-1", "seed", "greater than or equal to 0"),
+    ],
+)
+def test_bad_override_keys_name_the_override(
+    tmp_path: Path, override: str, key: str, fragment: str
+) -> None:
+    err = error_of(tmp_path, GOOD, (override,))
+    assert err.key == key
+    assert fragment in err.message
+    assert f"override {override!r}" in err.message
+
+
+@pytest.mark.parametrize("override", ["episodes", "=3", "a..b=1", "agent.modules.7.name=x"])
+def test_malformed_overrides(tmp_path: Path, override: str) -> None:
+    with pytest.raises(ConfigError, match="override"):
+        load_config(write(tmp_path, GOOD), [override])
+
+
+def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
+    err = error_of(tmp_path, "name: !!python/object/apply:os.system ['echo pwned']\n")
+    assert "invalid YAML" in err.message
+
+
+def test_resolved_config_round_trips(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, GOOD), ["agent.policy.options.avoid_revisits=0.5"])
+    resolved = loaded.resolved()
+    assert resolved["env"]["options"]["radius"] == 2  # a default made explicit
+    assert resolved["agent"]["policy"]["options"] == {"avoid_revisits": 0.5}
+    again = load_config_text(yaml.safe_dump(resolved))
+    assert again.resolved() == resolved
+
+
+def test_shipped_configs_load(repo_root: Path) -> None:
+    for path in sorted((repo_root / "config").glob("*.yaml")):
+        load_config(path)

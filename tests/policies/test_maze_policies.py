@@ -1,0 +1,77 @@
+"""The first policies on the real maze: explore always finishes; random is an honest baseline."""
+
+import pytest
+
+from cogos import load_config_text
+from cogos.runner import run_async
+from envs.maze import parse_cell
+from policies.explore import GridMap, move_name
+
+
+def cfg(policy: str, episodes: int, **env: object) -> str:
+    opts = ", ".join(f"{k}: {v}" for k, v in env.items())
+    return f"""
+episodes: {episodes}
+seed: 100
+env: {{name: maze, options: {{{opts}}}}}
+agent: {{policy: {{name: {policy}}}}}
+"""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"width": 15, "height": 15, "radius": 2},
+        {"width": 15, "height": 15, "radius": 0},
+        {"width": 21, "height": 9, "radius": 1, "algorithm": "prim"},
+        {"width": 12, "height": 12, "radius": 3, "algorithm": "kruskal", "loops": 0.3},
+        {"width": 10, "height": 10, "radius": 2, "start_goal": "far", "loops": 0.1},
+    ],
+)
+async def test_explore_solves_every_maze(env: dict[str, object]) -> None:
+    result = await run_async(load_config_text(cfg("explore", 12, **env)))
+    m = result.metrics
+    assert m["success_rate"] == 1.0, [s.to_json() for s in result.summaries if not s.success]
+    for s in result.summaries:
+        assert s.optimal_steps is not None
+        assert s.steps >= s.optimal_steps, "no agent beats the optimum"
+
+
+async def test_explore_is_optimal_in_full_view() -> None:
+    # Seeing the whole maze, the known-map shortest path is the true shortest path.
+    result = await run_async(load_config_text(cfg("explore", 5, width=8, height=8, radius=8)))
+    assert all(s.steps == s.optimal_steps for s in result.summaries)
+
+
+async def test_runs_are_deterministic() -> None:
+    text = cfg("random", 3, width=9, height=9, max_steps=200)
+    a = await run_async(load_config_text(text))
+    b = await run_async(load_config_text(text))
+    assert [s.to_json() | {"seconds": 0} for s in a.summaries] == [
+        s.to_json() | {"seconds": 0} for s in b.summaries
+    ]
+
+
+async def test_random_baseline_mostly_fails_on_15x15() -> None:
+    result = await run_async(load_config_text(cfg("random", 6, width=15, height=15)))
+    assert result.metrics["success_rate"] <= 0.5
+    assert all(s.steps == 900 for s in result.summaries if not s.success)
+
+
+def test_grid_map_and_cell_helpers() -> None:
+    m = GridMap()
+    m.update(
+        frozenset(
+            {("at", "c0_0"), ("cell", "c0_0"), ("open", "c0_0", "c0_1"), ("open", "c0_1", "c0_0")}
+        )
+    )
+    assert m.frontier() == {"c0_1"}
+    assert m.distances_to(m.targets()) == {"c0_1": 0, "c0_0": 1}
+    m.update(frozenset({("goal", "c3_1")}))
+    # the goal is in sight but not known to be reachable: frontier plus Manhattan distance
+    assert m.targets() == {"c3_1": 0, "c0_1": 3}
+    assert move_name("c2_2", "c1_2") == "north"
+    assert move_name("c2_2", "c2_1") == "west"
+    assert parse_cell("c12_3") == (12, 3)
+    with pytest.raises(ValueError, match="cell name"):
+        parse_cell("room1")
