@@ -5,6 +5,7 @@ Where a builtin exception means the same thing, the subclass inherits it too, so
 only know Python (``except LookupError``) keep working::
 
     CogOSError
+    ├── MemoryOSError                       see memory.errors
     ├── ConfigError (ValueError)            bad YAML, wrong type, unknown key; carries file/key/line
     ├── ComponentNotFound (LookupError)     a module/policy/env name that is not registered
     ├── RegistryError                       a broken entry point or a duplicate registration
@@ -15,8 +16,10 @@ only know Python (``except LookupError``) keep working::
     │   └── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
     └── CycleError                          a phase produced something the cycle cannot use
 
-Errors carry structured fields (not only a message) so that the CLI, the daemon and tests can act
-on them without parsing strings.
+The root itself is defined in :mod:`memory.errors` (the lowest layer, so the memory OS can derive
+from it without importing upward) and re-exported here; the memory OS's errors hang under
+``MemoryOSError`` there. Errors carry structured fields (not only a message) so that the CLI, the
+daemon and tests can act on them without parsing strings.
 """
 
 from __future__ import annotations
@@ -24,9 +27,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from memory.errors import CogOSError, MemoryOSError
 
-class CogOSError(Exception):
-    """Root of all errors raised by CogOS on purpose."""
+__all__ = [
+    "BusClosedError",
+    "BusError",
+    "BusOverflowError",
+    "CogOSError",
+    "ComponentNotFound",
+    "ConfigError",
+    "CycleError",
+    "LifecycleError",
+    "MemoryOSError",
+    "RegistryError",
+    "RequestTimeout",
+]
 
 
 class ConfigError(CogOSError, ValueError):

@@ -1,0 +1,93 @@
+"""Log record payloads: one byte of operation, a JSON body, and an optional raw float32 vector.
+
+Layout: ``u8 op | u32 body length | body (UTF-8 JSON) | vector (float32 little-endian)``.
+JSON keeps the log readable and forward compatible (unknown keys are ignored by older readers of
+the same major format); the vector stays binary because it is most of the bytes and JSON floats
+would be slow to write and to parse.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from memory.entries import Entry, Vector
+
+OP_PUT = 1
+OP_DELETE = 2
+OP_CHECKPOINT = 3
+_HEAD = struct.Struct("<BI")
+
+
+@dataclass(frozen=True)
+class LogOp:
+    """A decoded log record."""
+
+    seq: int
+    op: int
+    body: dict[str, Any]
+    vector: Vector | None
+
+
+def encode_put(entry: Entry) -> bytes:
+    return encode_body(OP_PUT, put_body(entry), entry.vector)
+
+
+def encode_body(op: int, body: dict[str, Any], vector: Vector | None = None) -> bytes:
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    vec = b"" if vector is None else vector.astype("<f4", copy=False).tobytes()
+    return _HEAD.pack(op, len(raw)) + raw + vec
+
+
+def put_body(entry: Entry) -> dict[str, Any]:
+    """The JSON body of a put record (short keys: it is written once per item)."""
+    body: dict[str, Any] = {"k": entry.kind, "t": entry.time}
+    if entry.text:
+        body["x"] = entry.text
+    if entry.facts:
+        body["f"] = [list(a) for a in entry.facts]
+    if entry.metadata:
+        body["m"] = entry.metadata
+    if entry.episode is not None:
+        body["e"] = entry.episode
+    if entry.agent is not None:
+        body["a"] = entry.agent
+    if entry.decision is not None:
+        body["d"] = entry.decision
+    if entry.entities:
+        body["n"] = list(entry.entities)
+    return body
+
+
+def peek_op(payload: bytes | memoryview) -> int:
+    """The operation of a record without decoding it (recovery looks for checkpoints this way)."""
+    return int(payload[0])
+
+
+def decode(seq: int, payload: bytes | memoryview) -> LogOp:
+    op, n = _HEAD.unpack_from(payload, 0)
+    start = _HEAD.size
+    body = json.loads(bytes(payload[start : start + n]))
+    rest = payload[start + n :]
+    vector = np.frombuffer(rest, dtype="<f4").astype(np.float32, copy=True) if len(rest) else None
+    return LogOp(seq, op, body, vector)
+
+
+def entry_of(body: dict[str, Any], vector: Vector | None) -> Entry:
+    """The :class:`Entry` a put record holds."""
+    return Entry(
+        kind=body["k"],
+        text=body.get("x", ""),
+        vector=vector,
+        facts=tuple(tuple(a) for a in body.get("f", ())),
+        metadata=body.get("m", {}),
+        episode=body.get("e"),
+        agent=body.get("a"),
+        time=body["t"],
+        decision=body.get("d"),
+        entities=tuple(body.get("n", ())),
+    )

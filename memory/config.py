@@ -1,0 +1,54 @@
+"""Configuration of a memory OS instance (the ``memory:`` section of an agent's YAML)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory.wal.log import Durability
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndexConfig(_Strict):
+    """Which FAISS index backs the vector view, and its parameters."""
+
+    kind: Literal["flat", "hnsw", "ivf"] = "flat"
+    hnsw_m: int = Field(default=32, ge=4)
+    ef_construction: int = Field(default=40, ge=8)
+    ef_search: int = Field(default=64, ge=1)
+    ivf_nlist: int = Field(default=256, ge=1)
+    ivf_nprobe: int = Field(default=16, ge=1)
+    train_size: int | None = Field(default=None, ge=1, description="IVF: train after this many")
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    threads: int = Field(default=1, ge=1, description="OpenMP threads for faiss")
+
+
+class EmbedderSpec(_Strict):
+    """A registered embedder (entry-point group ``cogos.embedders``) and its options."""
+
+    name: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class MemoryConfig(_Strict):
+    """Where memory lives and how it is written."""
+
+    path: str | None = Field(default=None, description="directory; None keeps memory off")
+    dim: int = Field(default=384, ge=1)
+    embedder: EmbedderSpec | None = Field(
+        default=None, description="turns texts into vectors (remember and search by text)"
+    )
+    metric: Literal["cosine", "ip", "l2"] = "cosine"
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    durability: Durability = Durability.GROUP
+    group_window_ms: float = Field(default=5.0, ge=0, description="group commit: wait at most")
+    group_max_records: int = Field(default=1024, ge=1, description="group commit: or this many")
+    segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    checkpoint_every: int = Field(
+        default=200_000, ge=0, description="records between automatic checkpoints (0: never)"
+    )
+    verify_on_open: bool = True

@@ -1,0 +1,98 @@
+"""What the memory OS stores: entries going in, items coming out.
+
+An :class:`Entry` is what a module asks to remember: an episode *event* (with the decision record
+of the cycle that produced it), a semantic *fact*, or a plain *text*; any of them may carry a
+vector. Once written to the log it becomes a :class:`MemoryItem` whose id is its WAL sequence
+number, the same id in every view (FAISS, SQLite, graph).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from memory.records import Atom
+
+EntryKind = Literal["event", "fact", "text"]
+ENTRY_KINDS: tuple[EntryKind, ...] = ("event", "fact", "text")
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Something to remember. ``entities`` adds graph links beyond those named in ``facts``."""
+
+    kind: EntryKind
+    text: str = ""
+    vector: Vector | None = None
+    facts: Sequence[Atom] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    episode: str | None = None
+    agent: str | None = None
+    time: float = field(default_factory=time.time)
+    decision: Mapping[str, Any] | None = None
+    entities: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENTRY_KINDS:
+            raise ValueError(
+                f"entry kind must be one of {', '.join(ENTRY_KINDS)}; got {self.kind!r}"
+            )
+        if self.decision is not None and self.kind != "event":
+            raise ValueError("only events carry a decision record")
+
+    def all_entities(self) -> list[str]:
+        """Entities the graph links this entry to: every fact argument, plus ``entities``."""
+        seen: dict[str, None] = {}
+        for atom in self.facts:
+            for arg in atom[1:]:
+                seen.setdefault(arg, None)
+        for name in self.entities:
+            seen.setdefault(name, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    """A stored entry, as read back from the record store."""
+
+    id: int
+    kind: EntryKind
+    text: str
+    facts: tuple[Atom, ...]
+    metadata: Mapping[str, Any]
+    episode: str | None
+    agent: str | None
+    time: float
+    has_vector: bool
+    deleted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "facts": [list(a) for a in self.facts],
+            "metadata": dict(self.metadata),
+            "episode": self.episode,
+            "agent": self.agent,
+            "time": self.time,
+            "has_vector": self.has_vector,
+            "deleted": self.deleted,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the item and its similarity score (higher is closer)."""
+
+    item: MemoryItem
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": self.score, **self.item.to_json()}

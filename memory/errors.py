@@ -1,0 +1,78 @@
+"""The root of CogOS's errors, and the memory OS's own.
+
+``CogOSError`` is defined here, in the lowest layer, so that every package can derive from the
+one root without importing upward (``cogos.errors`` re-exports it and adds the kernel's errors)::
+
+    CogOSError
+    └── MemoryOSError
+        ├── WALCorruptionError          a bad record before the tail of the log (never skipped)
+        ├── CheckpointError             a checkpoint file missing, unreadable or not matching
+        ├── ViewMismatchError           after recovery the views disagree with the log
+        ├── FormatVersionError          a directory written by a newer (or foreign) format
+        ├── MemoryLockedError           another process holds the directory
+        ├── DimensionError (ValueError) a vector of the wrong shape
+        └── UnknownItemError (KeyError) no live item with that id
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CogOSError(Exception):
+    """Root of all errors raised by CogOS on purpose."""
+
+
+class MemoryOSError(CogOSError):
+    """Base of the memory OS's errors."""
+
+
+class WALCorruptionError(MemoryOSError):
+    """A record that fails its checksum (or breaks the sequence) with valid data after it.
+
+    A torn *tail* is expected after a crash and is truncated; damage anywhere else means
+    acknowledged data is at stake, so recovery stops and says where.
+    """
+
+    def __init__(self, path: str | Path, offset: int, reason: str, seq: int | None = None) -> None:
+        self.path = str(path)
+        self.offset = offset
+        self.reason = reason
+        self.seq = seq
+        at = f" (record seq {seq})" if seq is not None else ""
+        super().__init__(f"{self.path}: corrupt WAL record at byte {offset}{at}: {reason}")
+
+
+class CheckpointError(MemoryOSError):
+    """A checkpoint named in the log cannot be used."""
+
+
+class ViewMismatchError(MemoryOSError):
+    """The vector index, record store and graph disagree after recovery."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("memory views disagree: " + "; ".join(problems))
+
+
+class FormatVersionError(MemoryOSError):
+    """The directory was written by a format this version cannot read."""
+
+
+class MemoryLockedError(MemoryOSError):
+    """Another process has this memory directory open."""
+
+
+class DimensionError(MemoryOSError, ValueError):
+    """A vector whose shape does not match the store's dimension."""
+
+
+class UnknownItemError(MemoryOSError, KeyError):
+    """No live item has this id (sequence number)."""
+
+    def __init__(self, seq: int, detail: str = "") -> None:
+        self.seq = seq
+        super().__init__(f"no memory item with id {seq}" + (f" ({detail})" if detail else ""))
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,138 @@
+"""The record-store contract: entries, decision records and graph edges, with ``last_applied_seq``.
+
+A backend applies a batch of log operations in one transaction together with the new
+``last_applied_seq``, so after a crash it is at a clean batch boundary and recovery replays the
+log from exactly there. Operations at or below ``last_applied_seq`` are skipped: replay is
+idempotent.
+
+The edges of the episodic graph are derived here, once, from each entry (see :func:`edges_for`),
+stored with the records, and mirrored by the graph view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from memory.codec import LogOp
+from memory.entries import Entry, MemoryItem
+
+Edge = tuple[str, str, str]
+"""``(source node, target node, kind)``; node names are ``episode:<id>``, ``event:<id>``,
+``entity:<name>``, ``decision:<id>``."""
+
+Where = Mapping[str, Any]
+"""Metadata filter: ``kind``, ``episode``, ``agent``, ``time_from``, ``time_to`` (inclusive,
+exclusive), and any other key is matched against the entry's metadata. A list value means "any
+of these"."""
+
+COLUMNS = ("kind", "episode", "agent")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def check_where(where: Where | None) -> None:
+    """Reject filter keys and values that cannot be expressed safely (no SQL from users)."""
+    for key, value in (where or {}).items():
+        if not _KEY.match(key):
+            raise ValueError(f"filter key {key!r} is not a plain name (letters, digits, _ . -)")
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if not (v is None or isinstance(v, str | int | float | bool)):
+                raise ValueError(f"filter {key!r}: values must be scalars, got {type(v).__name__}")
+
+
+def edges_for(seq: int, entry: Entry, previous_event: int | None) -> list[Edge]:
+    """The graph edges one stored entry creates."""
+    node = f"{entry.kind}:{seq}"
+    edges: list[Edge] = []
+    if entry.kind == "event" and entry.episode is not None:
+        edges.append((f"episode:{entry.episode}", node, "has"))
+        if previous_event is not None:
+            edges.append((f"event:{previous_event}", node, "next"))
+    edges.extend((node, f"entity:{name}", "about") for name in entry.all_entities())
+    if entry.decision is not None:
+        edges.append((node, f"decision:{seq}", "decided"))
+    return edges
+
+
+class RecordStore(ABC):
+    """Records of every entry, addressable by id, filterable, with the graph's edges."""
+
+    @property
+    @abstractmethod
+    def last_applied_seq(self) -> int: ...
+
+    @abstractmethod
+    def setup(self) -> None:
+        """Create the schema if needed (idempotent)."""
+
+    @abstractmethod
+    def apply(self, ops: Sequence[LogOp]) -> list[Edge]:
+        """Apply puts/deletes after ``last_applied_seq`` in one transaction; return new edges."""
+
+    @abstractmethod
+    def get(self, ids: Sequence[int], *, include_deleted: bool = False) -> list[MemoryItem]:
+        """Items by id, in the order asked; unknown (or deleted) ids are left out."""
+
+    @abstractmethod
+    def filter_ids(
+        self,
+        where: Where | None = None,
+        *,
+        with_vector: bool | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Ids of live items matching ``where``, newest first."""
+
+    @abstractmethod
+    def recent(self, n: int, where: Where | None = None) -> list[MemoryItem]:
+        """The ``n`` newest live items matching ``where``, newest first."""
+
+    @abstractmethod
+    def count(
+        self,
+        where: Where | None = None,
+        *,
+        include_deleted: bool = False,
+        with_vector: bool | None = None,
+    ) -> int: ...
+
+    @abstractmethod
+    def edge_count(self) -> int: ...
+
+    @abstractmethod
+    def integrity(self) -> list[str]:
+        """Internal consistency problems (e.g. an episode event without its ``has`` edge)."""
+
+    @abstractmethod
+    def decision(self, item_id: int) -> dict[str, Any] | None:
+        """The decision record stored with an event, if any."""
+
+    @abstractmethod
+    def edges(self) -> Iterator[Edge]:
+        """Every stored edge (the graph view is rebuilt from these)."""
+
+    @abstractmethod
+    def deleted_ids(self) -> list[int]:
+        """Ids deleted but not yet compacted away."""
+
+    @abstractmethod
+    def make_durable(self) -> None:
+        """Force everything applied so far to disk (before the log behind it is dropped)."""
+
+    @abstractmethod
+    def compact(self) -> int:
+        """Hard-delete deleted items and their edges; return how many items went."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close; safe to call twice."""
+
+    async def aget(self, ids: Sequence[int]) -> list[MemoryItem]:
+        return await asyncio.to_thread(self.get, ids)
+
+    async def afilter_ids(self, where: Where | None = None) -> list[int]:
+        return await asyncio.to_thread(self.filter_ids, where)

@@ -1,0 +1,364 @@
+"""SQLite record store through sqlite-utils.
+
+Schema (created idempotently by :meth:`SqliteRecordStore.setup`)::
+
+    items(id INTEGER PRIMARY KEY, kind, text, facts JSON, metadata JSON, episode, agent, time,
+          has_vector, deleted_by)          -- deleted_by: seq of the delete record, NULL if live
+    decisions(id INTEGER PRIMARY KEY, record JSON)
+    edges(src, dst, kind, seq)
+    meta(key PRIMARY KEY, value)           -- last_applied_seq, schema_version
+
+SQLite runs in WAL journal mode with ``synchronous=NORMAL``: a crash may lose the last
+transactions but never corrupts the file, and our own log has those records, so recovery replays
+them. :meth:`make_durable` (called by a checkpoint before the log behind it is dropped) forces a
+full SQLite checkpoint, which syncs the database file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from memory.codec import OP_DELETE, OP_PUT, LogOp, entry_of
+from memory.entries import MemoryItem
+from memory.errors import FormatVersionError
+from memory.stores.records import COLUMNS, Edge, RecordStore, Where, check_where, edges_for
+
+SCHEMA_VERSION = 1
+_ITEM_COLUMNS = "id, kind, text, facts, metadata, episode, agent, time, has_vector, deleted_by"
+
+
+class SqliteRecordStore(RecordStore):
+    """Records in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self._last_applied = 0
+        self._last_event: dict[str, int] = {}
+        self.setup()
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> SqliteRecordStore:
+        return cls(path)
+
+    def __enter__(self) -> SqliteRecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        db = self.db
+        with db.atomic():
+            if "meta" not in db.table_names():
+                db.table("meta").create({"key": str, "value": str}, pk="key")
+                db.table("meta").insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+                db.table("meta").insert({"key": "last_applied_seq", "value": "0"})
+            db.table("items").create(
+                {
+                    "id": int,
+                    "kind": str,
+                    "text": str,
+                    "facts": str,
+                    "metadata": str,
+                    "episode": str,
+                    "agent": str,
+                    "time": float,
+                    "has_vector": int,
+                    "deleted_by": int,
+                },
+                pk="id",
+                if_not_exists=True,
+            )
+            db.table("decisions").create({"id": int, "record": str}, pk="id", if_not_exists=True)
+            db.table("edges").create(
+                {"src": str, "dst": str, "kind": str, "seq": int}, if_not_exists=True
+            )
+            db.table("items").create_index(["kind", "id"], if_not_exists=True)
+            db.table("items").create_index(["episode", "id"], if_not_exists=True)
+            db.table("edges").create_index(["src"], if_not_exists=True)
+            db.table("edges").create_index(["dst"], if_not_exists=True)
+        meta = {r["key"]: r["value"] for r in db.table("meta").rows}
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise FormatVersionError(
+                f"{self.path}: record store schema version {version} is newer than this CogOS "
+                f"reads ({SCHEMA_VERSION})"
+            )
+        self._last_applied = int(meta.get("last_applied_seq", "0"))
+
+    @property
+    def last_applied_seq(self) -> int:
+        return self._last_applied
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _previous_event(self, episode: str) -> int | None:
+        if episode not in self._last_event:
+            row = self.db.execute(
+                "SELECT max(id) FROM items WHERE kind = 'event' AND episode = ?", [episode]
+            ).fetchone()
+            if row[0] is None:
+                return None
+            self._last_event[episode] = int(row[0])
+        return self._last_event[episode]
+
+    def apply(self, ops: Sequence[LogOp]) -> list[Edge]:
+        ops = [op for op in ops if op.seq > self._last_applied]
+        if not ops:
+            return []
+        items: list[tuple[Any, ...]] = []
+        decisions: list[tuple[int, str]] = []
+        edges: list[Edge] = []
+        edge_rows: list[tuple[str, str, str, int]] = []
+        deletes: list[tuple[int, int]] = []
+        last_event = dict(self._last_event)
+        for op in ops:
+            if op.op == OP_PUT:
+                entry = entry_of(op.body, None)
+                previous = None
+                if entry.kind == "event" and entry.episode is not None:
+                    if entry.episode not in last_event:
+                        found = self._previous_event(entry.episode)
+                        if found is not None:
+                            last_event[entry.episode] = found
+                    previous = last_event.get(entry.episode)
+                    last_event[entry.episode] = op.seq
+                items.append(
+                    (
+                        op.seq,
+                        entry.kind,
+                        entry.text,
+                        json.dumps([list(a) for a in entry.facts]) if entry.facts else None,
+                        json.dumps(entry.metadata) if entry.metadata else None,
+                        entry.episode,
+                        entry.agent,
+                        entry.time,
+                        int(op.vector is not None),
+                    )
+                )
+                if entry.decision is not None:
+                    decisions.append((op.seq, json.dumps(entry.decision)))
+                new = edges_for(op.seq, entry, previous)
+                edges.extend(new)
+                edge_rows.extend((s, d, k, op.seq) for s, d, k in new)
+            elif op.op == OP_DELETE:
+                deletes.append((op.seq, int(op.body["id"])))
+        conn = self.db.conn
+        with self.db.atomic():
+            conn.executemany(
+                "INSERT INTO items (id, kind, text, facts, metadata, episode, agent, time,"
+                " has_vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                items,
+            )
+            if decisions:
+                conn.executemany("INSERT INTO decisions (id, record) VALUES (?, ?)", decisions)
+            if edge_rows:
+                conn.executemany(
+                    "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, ?, ?)", edge_rows
+                )
+            if deletes:
+                conn.executemany(
+                    "UPDATE items SET deleted_by = ? WHERE id = ? AND deleted_by IS NULL", deletes
+                )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'last_applied_seq'", [str(ops[-1].seq)]
+            )
+        self._last_applied = ops[-1].seq
+        self._last_event = last_event
+        return edges
+
+    def make_durable(self) -> None:
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def compact(self) -> int:
+        db = self.db
+        with db.atomic():
+            dead = [
+                (r[0], r[1], r[2])
+                for r in db.execute(
+                    "SELECT id, kind, deleted_by FROM items"
+                    " WHERE deleted_by IS NOT NULL ORDER BY id"
+                )
+            ]
+            for item, kind, by in dead:
+                node = f"{kind}:{item}"
+                # bridge the episode's 'next' chain over the removed event, as the graph does
+                before = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT src FROM edges WHERE dst = ? AND kind = 'next'", [node]
+                    )
+                ]
+                after = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT dst FROM edges WHERE src = ? AND kind = 'next'", [node]
+                    )
+                ]
+                db.conn.executemany(
+                    "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, 'next', ?)",
+                    [(b, a, by) for b in before for a in after],
+                )
+                db.execute("DELETE FROM edges WHERE src = ? OR dst = ?", [node, node])
+                db.execute("DELETE FROM edges WHERE src = ?", [f"decision:{item}"])
+                db.execute("DELETE FROM edges WHERE dst = ?", [f"decision:{item}"])
+                db.execute("DELETE FROM decisions WHERE id = ?", [item])
+                db.execute("DELETE FROM items WHERE id = ?", [item])
+        self._last_event.clear()
+        if dead and self.path != ":memory:":
+            self.db.vacuum()
+        return len(dead)
+
+    # -- reading --------------------------------------------------------------------------
+
+    @staticmethod
+    def _item(row: Sequence[Any]) -> MemoryItem:
+        return MemoryItem(
+            id=row[0],
+            kind=row[1],
+            text=row[2] or "",
+            facts=tuple(tuple(a) for a in json.loads(row[3])) if row[3] else (),
+            metadata=json.loads(row[4]) if row[4] else {},
+            episode=row[5],
+            agent=row[6],
+            time=row[7],
+            has_vector=bool(row[8]),
+            deleted=row[9] is not None,
+        )
+
+    def get(self, ids: Sequence[int], *, include_deleted: bool = False) -> list[MemoryItem]:
+        if not ids:
+            return []
+        found: dict[int, MemoryItem] = {}
+        id_list = [int(i) for i in ids]
+        for start in range(0, len(id_list), 900):  # SQLite's bound-parameter limit
+            chunk = id_list[start : start + 900]
+            sql = f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self.db.execute(sql, chunk):
+                item = self._item(row)
+                if include_deleted or not item.deleted:
+                    found[item.id] = item
+        return [found[i] for i in id_list if i in found]
+
+    def _where_sql(self, where: Where | None) -> tuple[str, list[Any]]:
+        check_where(where)
+        clauses = ["deleted_by IS NULL"]
+        params: list[Any] = []
+        for key, value in (where or {}).items():
+            if key == "time_from":
+                clauses.append("time >= ?")
+                params.append(value)
+                continue
+            if key == "time_to":
+                clauses.append("time < ?")
+                params.append(value)
+                continue
+            if key == "id":
+                column = "id"
+            elif key in COLUMNS:
+                column = key
+            else:
+                path = key.removeprefix("metadata.")
+                column = f"json_extract(metadata, '$.\"{path}\"')"
+            if isinstance(value, list | tuple):
+                clauses.append(f"{column} IN ({','.join('?' * len(value))})")
+                params.extend(value)
+            elif value is None:
+                clauses.append(f"{column} IS NULL")
+            else:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return " AND ".join(clauses), params
+
+    def filter_ids(
+        self,
+        where: Where | None = None,
+        *,
+        with_vector: bool | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        sql, params = self._where_sql(where)
+        if with_vector is not None:
+            sql += f" AND has_vector = {int(with_vector)}"
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT id FROM items WHERE {sql} ORDER BY id DESC{tail}",
+                params,
+            )
+        ]
+
+    def recent(self, n: int, where: Where | None = None) -> list[MemoryItem]:
+        sql, params = self._where_sql(where)
+        rows = self.db.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE {sql} ORDER BY id DESC LIMIT ?",
+            [*params, int(n)],
+        )
+        return [self._item(r) for r in rows]
+
+    def count(
+        self,
+        where: Where | None = None,
+        *,
+        include_deleted: bool = False,
+        with_vector: bool | None = None,
+    ) -> int:
+        sql, params = self._where_sql(where)
+        if include_deleted:
+            sql = sql.replace("deleted_by IS NULL", "1", 1)
+        if with_vector is not None:
+            sql += f" AND has_vector = {int(with_vector)}"
+        row = self.db.execute(f"SELECT count(*) FROM items WHERE {sql}", params).fetchone()
+        return int(row[0])
+
+    def edge_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM edges").fetchone()[0])
+
+    def integrity(self) -> list[str]:
+        def one(sql: str) -> int:
+            return int(self.db.execute(sql).fetchone()[0])
+
+        problems = []
+        events = one("SELECT count(*) FROM items WHERE kind = 'event' AND episode IS NOT NULL")
+        episodes = one("SELECT count(DISTINCT episode) FROM items WHERE kind = 'event'")
+        has = one("SELECT count(*) FROM edges WHERE kind = 'has'")
+        nxt = one("SELECT count(*) FROM edges WHERE kind = 'next'")
+        decided = one("SELECT count(*) FROM edges WHERE kind = 'decided'")
+        decisions = one("SELECT count(*) FROM decisions")
+        if has != events:
+            problems.append(f"{events} episode events but {has} 'has' edges")
+        if nxt != events - episodes:
+            problems.append(f"{events} events in {episodes} episodes but {nxt} 'next' edges")
+        if decided != decisions:
+            problems.append(f"{decisions} decision records but {decided} 'decided' edges")
+        return problems
+
+    def decision(self, item_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT record FROM decisions WHERE id = ?", [item_id]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def edges(self) -> Iterator[Edge]:
+        yield from self.db.execute("SELECT src, dst, kind FROM edges ORDER BY rowid")
+
+    def deleted_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM items WHERE deleted_by IS NOT NULL")]
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            self.db.conn.close()

@@ -1,0 +1,43 @@
+"""Byte layout of WAL segments (documented for users in docs/wal.md).
+
+Segment file ``<first_seq:020d>.seg``::
+
+    header  16 bytes   magic b"CGOSWAL1" | u32 format version | u32 reserved (0)
+    frame*             u32 payload length | u64 seq | u32 crc32 | payload
+
+All integers little-endian. The CRC32 (zlib) covers the length, the sequence number and the
+payload, so a damaged length field is caught as surely as a damaged payload. Sequence numbers
+increase by exactly one from frame to frame and across segments.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+MAGIC = b"CGOSWAL1"
+FORMAT_VERSION = 1
+SEGMENT_HEADER = struct.Struct("<8sII")
+FRAME_HEADER = struct.Struct("<IQI")
+FRAME_PREFIX = struct.Struct("<IQ")  # the part of the header the CRC covers
+MAX_PAYLOAD = 256 * 1024 * 1024  # a larger length field can only be damage
+SEGMENT_SUFFIX = ".seg"
+
+
+def segment_name(first_seq: int) -> str:
+    return f"{first_seq:020d}{SEGMENT_SUFFIX}"
+
+
+def segment_header() -> bytes:
+    return SEGMENT_HEADER.pack(MAGIC, FORMAT_VERSION, 0)
+
+
+def frame(seq: int, payload: bytes) -> bytes:
+    """One framed record, ready to append."""
+    prefix = FRAME_PREFIX.pack(len(payload), seq)
+    crc = zlib.crc32(payload, zlib.crc32(prefix))
+    return prefix + struct.pack("<I", crc) + payload
+
+
+def frame_crc(length: int, seq: int, payload: bytes | memoryview) -> int:
+    return zlib.crc32(payload, zlib.crc32(FRAME_PREFIX.pack(length, seq)))
