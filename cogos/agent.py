@@ -8,6 +8,7 @@ modules and the policy, and stops them in reverse order on exit, also on error.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -16,12 +17,14 @@ from typing import Any, Self
 from cogos.bus import Bus
 from cogos.config import LoadedConfig, ResolvedComponent
 from cogos.context import ComponentContext
-from cogos.cycle import CycleSink, DecisionCycle
+from cogos.cycle import DecisionCycle
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError, LifecycleError
 from cogos.module import Module
 from cogos.observation import EnvHandle
 from cogos.policy import Policy
+from memory.errors import DimensionError, FormatVersionError
+from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
 
 EPISODE_TOPIC = "agent/episode/"
@@ -50,13 +53,13 @@ class Agent:
         self,
         loaded: LoadedConfig,
         *,
-        memory: Any | None = None,
-        sink: CycleSink | None = None,
+        memory: MemoryOS | None = None,
         bus: Bus | None = None,
     ) -> None:
         cfg = loaded.config
         self.config = cfg
         self.name = cfg.agent.name
+        self.run_id = f"{cfg.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(2).hex()}"
         self.bus = bus or Bus(
             name=cfg.agent.name,
             queue_size=cfg.bus.queue_size,
@@ -66,6 +69,11 @@ class Agent:
         comps = loaded.components
         self.env = EnvHandle(_construct(comps.env, comps.env.options.model_dump()), comps.env.name)
         self.wm = WorkingMemory()
+        if memory is None and cfg.memory.path is not None:
+            try:
+                memory = MemoryOS(cfg.memory)
+            except (FormatVersionError, DimensionError) as exc:
+                raise ConfigError(str(exc), key="memory") from exc
         self.memory = memory
 
         def context(instance: str, options: Any, kind: str) -> ComponentContext:
@@ -93,7 +101,7 @@ class Agent:
             wm=self.wm,
             env=self.env,
             max_rejects=cfg.agent.cycle.max_rejects,
-            sink=sink,
+            sink=memory,
         )
         self._started: list[Module | Policy] = []
         self._running = False
@@ -129,6 +137,8 @@ class Agent:
             await self._started.pop().stop()
         await self.bus.close()
         self.env.close()
+        if self.memory is not None:
+            await self.memory.aclose()
         self._running = False
 
     async def run_episode(self, episode: int, seed: int) -> EpisodeSummary:
@@ -138,13 +148,15 @@ class Agent:
         started = time.perf_counter()
         observation = self.env.reset(seed=seed)
         optimal = observation.info.get("optimal_steps")
+        episode_id = f"{self.run_id}:{episode}"
         self.wm.reset(
             episode=episode,
             goal_text=self.env.task_text,
             goal_facts=self.env.goal_facts,
             action_names=self.env.action_names,
+            episode_id=episode_id,
         )
-        start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts)
+        start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts, episode_id)
         for component in self._components():
             await component.begin_episode(start)
         await self._publish_episode(
@@ -174,6 +186,8 @@ class Agent:
             seconds=time.perf_counter() - started,
             truncated=not last.terminated,
         )
+        if self.memory is not None:
+            await self.memory.flush()  # every cycle of the episode is durable before it ends
         for component in self._components():
             await component.end_episode(summary)
         await self._publish_episode("end", summary.to_json())

@@ -142,6 +142,7 @@ class DecisionCycle:
             decision,
             outcome,
             durations,
+            wm.episode_id,
         )
         for module in self._learners:
             await module.learn(record, wm)

@@ -20,6 +20,7 @@ class EpisodeStart:
     seed: int
     goal_text: str
     goal_facts: frozenset[Atom] = frozenset()
+    episode_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 1. sync the log, so every applied record is durable in it;
 2. make the record store durable (a full SQLite checkpoint);
-3. write the vector index to ``index-<seq>.npz.tmp`` and fsync it;
-4. rename it to ``index-<seq>.npz`` and fsync the directory;
+3. write the vector index to ``index-<seq>.vix.tmp`` and fsync it;
+4. rename it to ``index-<seq>.vix`` and fsync the directory;
 5. start a new log segment and append a checkpoint record naming the file, its CRC32 and counts;
 6. drop the log segments that only hold records up to ``seq``, and older index files.
 
@@ -41,7 +41,7 @@ def crash_point(name: str) -> None:
 
 
 def index_file_name(seq: int) -> str:
-    return f"index-{seq:020d}.npz"
+    return f"index-{seq:020d}.vix"
 
 
 def file_crc32(path: Path) -> int:

@@ -1,6 +1,8 @@
 """Log record payloads: one byte of operation, a JSON body, and an optional raw float32 vector.
 
 Layout: ``u8 op | u32 body length | body (UTF-8 JSON) | vector (float32 little-endian)``.
+Operations: put (an entry), delete (a tombstone: hard delete), checkpoint, expire (end an
+entry's validity: a soft delete).
 JSON keeps the log readable and forward compatible (unknown keys are ignored by older readers of
 the same major format); the vector stays binary because it is most of the bytes and JSON floats
 would be slow to write and to parse.
@@ -20,6 +22,7 @@ from memory.entries import Entry, Vector
 OP_PUT = 1
 OP_DELETE = 2
 OP_CHECKPOINT = 3
+OP_EXPIRE = 4
 _HEAD = struct.Struct("<BI")
 
 
@@ -60,6 +63,11 @@ def put_body(entry: Entry) -> dict[str, Any]:
         body["d"] = entry.decision
     if entry.entities:
         body["n"] = list(entry.entities)
+    if entry.valid_from is not None:
+        body["vf"] = entry.valid_from
+    valid_to = entry.effective_valid_to
+    if valid_to is not None:
+        body["vt"] = valid_to
     return body
 
 
@@ -77,6 +85,14 @@ def decode(seq: int, payload: bytes | memoryview) -> LogOp:
     return LogOp(seq, op, body, vector)
 
 
+def decode_vector(seq: int, payload: bytes | memoryview) -> LogOp:
+    """A put record's vector without parsing its JSON body (replay into the index only)."""
+    op, n = _HEAD.unpack_from(payload, 0)
+    rest = payload[_HEAD.size + n :]
+    vector = np.frombuffer(rest, dtype="<f4").astype(np.float32, copy=True) if len(rest) else None
+    return LogOp(seq, op, {}, vector)
+
+
 def entry_of(body: dict[str, Any], vector: Vector | None) -> Entry:
     """The :class:`Entry` a put record holds."""
     return Entry(
@@ -90,4 +106,6 @@ def entry_of(body: dict[str, Any], vector: Vector | None) -> Entry:
         time=body["t"],
         decision=body.get("d"),
         entities=tuple(body.get("n", ())),
+        valid_from=body.get("vf"),
+        valid_to=body.get("vt"),
     )

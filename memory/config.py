@@ -34,6 +34,33 @@ class EmbedderSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class RetrievalConfig(_Strict):
+    """How :meth:`~memory.memory_os.MemoryOS.search` finds memories (see docs/retrieval.md)."""
+
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    candidates: int = Field(default=50, ge=1, description="hits taken from each retriever")
+    rrf_k: float = Field(default=60.0, gt=0, description="reciprocal rank fusion constant")
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    expand: int = Field(default=0, ge=0, description="top hits whose graph neighbours are added")
+    expand_weight: float = Field(default=0.5, ge=0, description="neighbour score / parent score")
+    doc_fields: tuple[str, ...] = Field(
+        default=("speaker", "name", "actor", "user", "role"),
+        description="metadata fields indexed beside the text (who was involved)",
+    )
+
+
+class LifecycleConfig(_Strict):
+    """Forgetting: capacity with heat-based eviction, and retention of expired items."""
+
+    capacity: int | None = Field(default=None, ge=1, description="max live items of evict_kinds")
+    evict_kinds: tuple[str, ...] = ("event", "text")
+    heat_half_life: float = Field(default=86_400.0, gt=0, description="seconds")
+    expired_retention: float = Field(
+        default=7 * 86_400.0, ge=0, description="compaction removes items expired this long ago"
+    )
+
+
 class MemoryConfig(_Strict):
     """Where memory lives and how it is written."""
 
@@ -45,10 +72,17 @@ class MemoryConfig(_Strict):
     metric: Literal["cosine", "ip", "l2"] = "cosine"
     index: IndexConfig = Field(default_factory=IndexConfig)
     durability: Durability = Durability.GROUP
-    group_window_ms: float = Field(default=5.0, ge=0, description="group commit: wait at most")
+    group_window_ms: float = Field(
+        default=0.0,
+        ge=0,
+        description="group commit: extra wait for more writers (0: a group is what arrived "
+        "while the previous group was being synced)",
+    )
     group_max_records: int = Field(default=1024, ge=1, description="group commit: or this many")
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
     checkpoint_every: int = Field(
         default=200_000, ge=0, description="records between automatic checkpoints (0: never)"
     )
     verify_on_open: bool = True
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)

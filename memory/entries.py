@@ -18,14 +18,20 @@ import numpy.typing as npt
 
 from memory.records import Atom
 
-EntryKind = Literal["event", "fact", "text"]
-ENTRY_KINDS: tuple[EntryKind, ...] = ("event", "fact", "text")
+EntryKind = Literal["event", "fact", "text", "skill"]
+ENTRY_KINDS: tuple[EntryKind, ...] = ("event", "fact", "text", "skill")
 Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Entry:
-    """Something to remember. ``entities`` adds graph links beyond those named in ``facts``."""
+    """Something to remember. ``entities`` adds graph links beyond those named in ``facts``.
+
+    Validity: an entry is valid from ``valid_from`` (default: its ``time``) until ``valid_to``
+    (default: open-ended, or ``time + ttl`` when a TTL is given). Queries see what is valid now
+    unless they ask "as of" another time; :meth:`~memory.memory_os.MemoryOS.forget` ends an
+    entry's validity (a soft delete), compaction later removes it for good.
+    """
 
     kind: EntryKind
     text: str = ""
@@ -37,6 +43,9 @@ class Entry:
     time: float = field(default_factory=time.time)
     decision: Mapping[str, Any] | None = None
     entities: Sequence[str] = ()
+    valid_from: float | None = None
+    valid_to: float | None = None
+    ttl: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ENTRY_KINDS:
@@ -45,6 +54,18 @@ class Entry:
             )
         if self.decision is not None and self.kind != "event":
             raise ValueError("only events carry a decision record")
+        if self.ttl is not None and (self.ttl <= 0 or self.valid_to is not None):
+            raise ValueError("ttl must be > 0 and cannot be combined with valid_to")
+
+    @property
+    def effective_valid_from(self) -> float:
+        return self.time if self.valid_from is None else self.valid_from
+
+    @property
+    def effective_valid_to(self) -> float | None:
+        if self.ttl is not None:
+            return self.effective_valid_from + self.ttl
+        return self.valid_to
 
     def all_entities(self) -> list[str]:
         """Entities the graph links this entry to: every fact argument, plus ``entities``."""
@@ -71,6 +92,12 @@ class MemoryItem:
     time: float
     has_vector: bool
     deleted: bool = False
+    valid_from: float | None = None
+    valid_to: float | None = None
+
+    def valid_at(self, when: float) -> bool:
+        start = self.time if self.valid_from is None else self.valid_from
+        return start <= when and (self.valid_to is None or when < self.valid_to)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +111,8 @@ class MemoryItem:
             "time": self.time,
             "has_vector": self.has_vector,
             "deleted": self.deleted,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
         }
 
 

@@ -6,7 +6,7 @@
     <dir>/LOCK                    held (flock) by the one process that has the directory open
     <dir>/wal/<seq>.seg           the write-ahead log (docs/wal.md)
     <dir>/records.sqlite          the record store (plus SQLite's -wal/-shm files)
-    <dir>/checkpoints/index-<seq>.npz   vector index snapshots
+    <dir>/checkpoints/index-<seq>.vix   vector index snapshots
 """
 
 from __future__ import annotations

@@ -33,21 +33,34 @@ from memory.checkpoint import crash_point, file_crc32, fsync_file, index_file_na
 from memory.codec import (
     OP_CHECKPOINT,
     OP_DELETE,
+    OP_EXPIRE,
     OP_PUT,
     LogOp,
     decode,
+    decode_vector,
     encode_body,
     peek_op,
     put_body,
 )
 from memory.config import MemoryConfig
+from memory.consolidation import plan_consolidation
+from memory.cycle_events import event_from_cycle
 from memory.embedding import Embedder, make_embedder
 from memory.entries import Entry, Hit, MemoryItem
-from memory.errors import CheckpointError, DimensionError, UnknownItemError, ViewMismatchError
+from memory.errors import (
+    CheckpointError,
+    DimensionError,
+    MemoryOSError,
+    UnknownItemError,
+    ViewMismatchError,
+)
 from memory.layout import DirectoryLock, Layout, read_format, read_or_create_format
+from memory.lifecycle import choose_evictions
+from memory.records import CycleRecord
+from memory.retrieval import expand, reciprocal_rank_fusion
 from memory.stores.faiss_vectors import FaissVectorStore
 from memory.stores.graph import GraphStore, NetworkxGraphStore
-from memory.stores.records import RecordStore, Where
+from memory.stores.records import RecordStore, Where, doc_text
 from memory.stores.sqlite_records import SqliteRecordStore
 from memory.stores.vectors import VectorStore, as_matrix
 from memory.wal.log import WriteAheadLog, fsync_dir
@@ -119,8 +132,12 @@ class MemoryOS:
                     **(config.embedder.model_dump() if config.embedder is not None else {}),
                 }
             self.format = read_or_create_format(self.layout, settings)
+            self._checkpoint_record: tuple[int, bytes] | None = None
             self.wal = WriteAheadLog(
-                self.layout.wal, durability=config.durability, segment_bytes=config.segment_bytes
+                self.layout.wal,
+                durability=config.durability,
+                segment_bytes=config.segment_bytes,
+                on_record=self._note_checkpoint,
             )
             ix = config.index
             self.vectors: VectorStore = vectors or FaissVectorStore(
@@ -136,7 +153,9 @@ class MemoryOS:
                 device=ix.device,
                 threads=ix.threads,
             )
-            self.records: RecordStore = records or SqliteRecordStore(self.layout.records)
+            self.records: RecordStore = records or SqliteRecordStore(
+                self.layout.records, config.retrieval.doc_fields
+            )
             self.graph: GraphStore = graph or NetworkxGraphStore()
             self._since_checkpoint = 0
             self._closed = False
@@ -145,9 +164,11 @@ class MemoryOS:
             self._dir_lock.release()
             raise
         self._queue: list[tuple[list[_Prepared], asyncio.Future[list[int]]]] = []
+        self._pending_commits: list[asyncio.Future[list[int]]] = []
         self._queued = 0
         self._wake: asyncio.Event | None = None
         self._committer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def open(
@@ -218,8 +239,13 @@ class MemoryOS:
             )
         self.graph.add_edges(self.records.edges())
         batch: list[LogOp] = []
+        records_applied = self.records.last_applied_seq
         for seq, payload in wal.read(start):
-            batch.append(decode(seq, payload))
+            # records the record store already holds are needed by the vector index only
+            if seq <= records_applied and peek_op(payload) == OP_PUT:
+                batch.append(decode_vector(seq, payload))
+            else:
+                batch.append(decode(seq, payload))
             if len(batch) >= _REPLAY_BATCH:
                 self._apply(batch)
                 report.replayed += len(batch)
@@ -235,11 +261,13 @@ class MemoryOS:
                 raise ViewMismatchError(report.problems)
         return report
 
+    def _note_checkpoint(self, seq: int, payload: memoryview) -> None:
+        if peek_op(payload) == OP_CHECKPOINT:
+            self._checkpoint_record = (seq, bytes(payload))
+
     def _last_checkpoint(self) -> LogOp | None:
-        last: tuple[int, bytes] | None = None
-        for seq, payload in self.wal.read(0):
-            if peek_op(payload) == OP_CHECKPOINT:
-                last = (seq, payload)
+        """The last checkpoint record, noted while the log was scanned on open."""
+        last = self._checkpoint_record
         return decode(*last) if last is not None else None
 
     def _load_checkpoint(self, op: LogOp) -> None:
@@ -282,7 +310,7 @@ class MemoryOS:
                 problems.append(
                     f"vector index applied seq {self.vectors.applied_seq}, log ends at {last}"
                 )
-            with_vectors = self.records.count(with_vector=True)
+            with_vectors = self.records.count({"include_expired": True}, with_vector=True)
             if len(self.vectors) != with_vectors:
                 problems.append(
                     f"vector index holds {len(self.vectors)} vectors, record store {with_vectors}"
@@ -306,15 +334,42 @@ class MemoryOS:
         embedded: dict[int, npt.NDArray[np.float32]] = {}
         if need:
             assert self.embedder is not None
-            matrix = self.embedder.embed([entries[i].text for i in need])
+            # the embedding sees what full-text search sees: the text, its actors and its date
+            fields = self.config.retrieval.doc_fields
+            matrix = self.embedder.embed([doc_text(entries[i], fields) for i in need])
             embedded = dict(zip(need, matrix, strict=True))
+        vectors = [
+            e.vector if e.vector is not None else embedded.get(i) for i, e in enumerate(entries)
+        ]
+        checked = self._check_vectors(vectors)
         out = []
-        for i, entry in enumerate(entries):
-            vector = entry.vector if entry.vector is not None else embedded.get(i)
-            if vector is not None:
-                vector = as_matrix(vector, self.config.dim, f"vector of entry {i}")[0]
+        for entry, vector in zip(entries, checked, strict=True):
             body = put_body(entry)
             out.append(_Prepared(encode_body(OP_PUT, body, vector), OP_PUT, body, vector))
+        return out
+
+    def _check_vectors(
+        self, vectors: list[npt.NDArray[np.float32] | None]
+    ) -> list[npt.NDArray[np.float32] | None]:
+        """Shape- and finiteness-check every vector at once (one matrix, not one per entry)."""
+        present = [i for i, v in enumerate(vectors) if v is not None]
+        if not present:
+            return vectors
+        dim = self.config.dim
+        for i in present:
+            shape = np.asarray(vectors[i]).shape
+            if shape not in ((dim,), (1, dim)):
+                raise DimensionError(f"vector of entry {i} has shape {shape}, expected (n, {dim})")
+        matrix = np.asarray(
+            np.stack([np.asarray(vectors[i], dtype=np.float32).reshape(dim) for i in present]),
+            dtype=np.float32,
+        )
+        if not np.isfinite(matrix).all():
+            bad = present[int(np.argwhere(~np.isfinite(matrix))[0][0])]
+            raise DimensionError(f"vector of entry {bad} contains NaN or infinity")
+        out: list[npt.NDArray[np.float32] | None] = [None] * len(vectors)
+        for row, i in enumerate(present):
+            out[i] = matrix[row]
         return out
 
     def _write(self, prepared: Sequence[_Prepared]) -> list[int]:
@@ -327,6 +382,7 @@ class MemoryOS:
                 [LogOp(s, p.op, p.body, p.vector) for s, p in zip(seqs, prepared, strict=True)]
             )
             self._since_checkpoint += len(seqs)
+            self._evict_if_over_capacity()
             every = self.config.checkpoint_every
             if every and self._since_checkpoint >= every:
                 self.checkpoint()
@@ -350,6 +406,23 @@ class MemoryOS:
         if new_edges:
             self.graph.add_edges(new_edges)
 
+    def _append_ops(self, ops: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Write non-put operations (deletes, expiries) through the log and apply them."""
+        if not ops:
+            return []
+        seqs = self.wal.append([encode_body(op, body) for op, body in ops])
+        self._apply([LogOp(s, op, body, None) for s, (op, body) in zip(seqs, ops, strict=True)])
+        return seqs
+
+    def _evict_if_over_capacity(self) -> list[int]:
+        lc = self.config.lifecycle
+        if lc.capacity is None:
+            return []
+        stats = self.records.access_stats(lc.evict_kinds)
+        victims = choose_evictions(stats, lc.capacity, time.time(), lc.heat_half_life)
+        self._append_ops([(OP_DELETE, {"id": v, "reason": "evicted"}) for v in victims])
+        return victims
+
     def remember(self, entry: Entry) -> int:
         """Store one entry; return its id once durable (per the durability policy)."""
         return self._write(self._prepare([entry]))[0]
@@ -368,14 +441,29 @@ class MemoryOS:
         return self.remember(Entry(kind="event", text=text, episode=episode, **fields))
 
     def delete(self, item_id: int, reason: str = "") -> int:
-        """Delete a live item (a tombstone in the log); return the tombstone's sequence number."""
+        """Hard-delete a live item: gone from every query now, from disk at compaction.
+
+        Written to the log as a tombstone; returns the tombstone's sequence number.
+        """
         with self._lock:
             self._check_open()
             if not self.records.get([item_id]):
                 raise UnknownItemError(item_id, "already deleted or never stored")
-            body: dict[str, Any] = {"id": item_id, "reason": reason}
-            (seq,) = self.wal.append([encode_body(OP_DELETE, body)])
-            self._apply([LogOp(seq, OP_DELETE, body, None)])
+            (seq,) = self._append_ops([(OP_DELETE, {"id": item_id, "reason": reason})])
+            return seq
+
+    def forget(self, item_id: int, at: float | None = None, reason: str = "") -> int:
+        """Soft-delete: end an item's validity at ``at`` (default now).
+
+        The item no longer matches current queries but still answers "as of" queries for
+        earlier times, until compaction removes it after ``lifecycle.expired_retention``.
+        """
+        with self._lock:
+            self._check_open()
+            if not self.records.get([item_id]):
+                raise UnknownItemError(item_id, "deleted or never stored")
+            body = {"id": item_id, "valid_to": time.time() if at is None else at, "reason": reason}
+            (seq,) = self._append_ops([(OP_EXPIRE, body)])
             return seq
 
     # -- async writing (group commit) -----------------------------------------------------
@@ -386,19 +474,35 @@ class MemoryOS:
     async def aremember_many(self, entries: Sequence[Entry]) -> list[int]:
         """Like :meth:`remember_many`; concurrent callers share one group commit."""
         prepared = await asyncio.to_thread(self._prepare, entries)
+        return await self._enqueue(prepared)
+
+    def _enqueue(self, prepared: list[_Prepared]) -> asyncio.Future[list[int]]:
         loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # first use, or a new event loop (asyncio.run called again): the committer and its
+            # event belong to one loop, so start them afresh on this one
+            self._loop = loop
+            self._wake = asyncio.Event()
+            self._committer = None
+            self._pending_commits = [f for f in self._pending_commits if not f.done()]
+        assert self._wake is not None
         future: asyncio.Future[list[int]] = loop.create_future()
         self._queue.append((prepared, future))
         self._queued += len(prepared)
-        if self._wake is None:
-            self._wake = asyncio.Event()
         if self._committer is None or self._committer.done():
             self._committer = loop.create_task(self._commit_groups(), name="memory-group-commit")
         if self._queued >= self.config.group_max_records:
             self._wake.set()
-        return await future
+        return future
 
     async def _commit_groups(self) -> None:
+        """Write queued entries in groups, one log sync per group.
+
+        A group is everything queued when the committer gets to run: writers that arrive while
+        a group is being synced form the next one, so concurrent writers share syncs without a
+        fixed delay. ``group_window_ms`` > 0 also lingers that long for more writers (until
+        ``group_max_records`` are waiting).
+        """
         assert self._wake is not None
         window = self.config.group_window_ms / 1000
         while self._queue:
@@ -410,10 +514,13 @@ class MemoryOS:
             flat = [p for prepared, _ in group for p in prepared]
             try:
                 seqs = await asyncio.to_thread(self._write, flat)
-            except Exception as exc:
+            except BaseException as exc:
+                failure = exc if isinstance(exc, Exception) else MemoryOSError("commit cancelled")
                 for _, future in group:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(failure)
+                if not isinstance(exc, Exception):
+                    raise
                 continue
             at = 0
             for prepared, future in group:
@@ -422,11 +529,14 @@ class MemoryOS:
                 at += len(prepared)
 
     async def flush(self) -> None:
-        """Wait until every queued async write is committed."""
+        """Wait until every queued async write is durable; re-raise a failed commit's error."""
         while self._committer is not None and not self._committer.done():
             if self._wake is not None:
                 self._wake.set()
             await asyncio.shield(self._committer)
+        pending, self._pending_commits = self._pending_commits, []
+        for future in pending:
+            future.result()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -438,34 +548,88 @@ class MemoryOS:
         return found[0]
 
     def search(
-        self, query: str | npt.ArrayLike, k: int = 10, where: Where | None = None
+        self,
+        query: str | npt.ArrayLike,
+        k: int = 10,
+        where: Where | None = None,
+        *,
+        mode: str | None = None,
+        expand: int | None = None,
+        touch: bool = False,
     ) -> list[Hit]:
-        """Nearest items to ``query`` (a text, embedded with the embedder, or a vector)."""
-        if isinstance(query, str):
-            if self.embedder is None:
-                raise ValueError("searching by text needs an embedder; pass a vector instead")
-            vector = self.embedder.embed([query])
-        else:
-            vector = as_matrix(query, self.config.dim, "query vector")
+        """The ``k`` best items for ``query`` (see :mod:`memory.retrieval`).
+
+        A text query runs the configured ``mode``: ``hybrid`` (dense and bm25, fused by
+        reciprocal rank), ``dense`` or ``lexical``; without an embedder, hybrid falls back to
+        lexical. A vector query is dense. ``where`` filters (metadata, time, ``as_of``) apply to
+        every retriever. ``expand`` adds the graph neighbours of that many top hits. ``touch``
+        counts the returned items as retrieved (for heat-based eviction).
+        """
+        cfg = self.config.retrieval
+        mode = mode or cfg.mode
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search mode must be hybrid, dense or lexical; got {mode!r}")
+        text = query if isinstance(query, str) else None
+        vector = None
+        if text is None:
+            vector, mode = as_matrix(query, self.config.dim, "query vector"), "dense"
+        elif mode != "lexical":
+            if self.embedder is not None:
+                vector = self.embedder.embed([text])
+            elif mode == "dense":
+                raise ValueError("dense search by text needs an embedder; pass a vector instead")
+            else:
+                mode = "lexical"
+        n = max(cfg.candidates, k)
         with self._lock:
-            allow = None
-            if where:
-                allow = self.records.filter_ids(where, with_vector=True)
-                if not allow:
-                    return []
-            ids, scores = self.vectors.search(vector[:1], k, allow)
-            wanted = [int(i) for i in ids[0] if i >= 0]
-            items = {item.id: item for item in self.records.get(wanted)}
-        return [
-            Hit(items[int(i)], float(s))
-            for i, s in zip(ids[0], scores[0], strict=True)
-            if int(i) in items
-        ]
+            rankings: list[tuple[list[tuple[int, float]], float]] = []
+            if vector is not None:
+                rankings.append((self._dense(vector, n, where), cfg.dense_weight))
+            if text is not None and mode != "dense":
+                rankings.append((self.records.lexical(text, n, where), cfg.lexical_weight))
+            if len(rankings) == 1:
+                ranked = rankings[0][0]
+            else:
+                ranked = reciprocal_rank_fusion(rankings, cfg.rrf_k)
+            top = cfg.expand if expand is None else expand
+            if top:
+                ranked = self._expanded(ranked, top, cfg.expand_weight, where)
+            ranked = ranked[:k]
+            items = {i.id: i for i in self.records.get([i for i, _ in ranked])}
+            hits = [Hit(items[i], s) for i, s in ranked if i in items]
+            if touch and hits:
+                self.records.touch([h.item.id for h in hits], time.time())
+        return hits
+
+    def _dense(
+        self, vector: npt.NDArray[np.float32], n: int, where: Where | None
+    ) -> list[tuple[int, float]]:
+        allow = None
+        if where:
+            allow = self.records.filter_ids(where, with_vector=True)
+            if not allow:
+                return []
+        ids, scores = self.vectors.search(vector[:1], n, allow)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if allow is None and found:  # the index also holds expired items: keep the valid ones
+            valid = set(self.records.filter_ids({"id": [i for i, _ in found]}))
+            found = [(i, s) for i, s in found if i in valid]
+        return found
+
+    def _expanded(
+        self, ranked: list[tuple[int, float]], top: int, weight: float, where: Where | None
+    ) -> list[tuple[int, float]]:
+        expanded = expand(ranked, lambda i: self.graph.neighbours(i, 1), top, weight)
+        new = [i for i, _ in expanded if i not in dict(ranked)]
+        if new:  # neighbours must pass the same filters as direct hits
+            allowed = set(self.records.filter_ids({**(where or {}), "id": new}))
+            expanded = [(i, s) for i, s in expanded if i in dict(ranked) or i in allowed]
+        return expanded
 
     async def asearch(
-        self, query: str | npt.ArrayLike, k: int = 10, where: Where | None = None
+        self, query: str | npt.ArrayLike, k: int = 10, where: Where | None = None, **options: Any
     ) -> list[Hit]:
-        return await asyncio.to_thread(self.search, query, k, where)
+        return await asyncio.to_thread(lambda: self.search(query, k, where, **options))
 
     def recent(self, n: int = 10, where: Where | None = None) -> list[MemoryItem]:
         """The newest live items (e.g. ``where={"kind": "event", "episode": ...}``)."""
@@ -511,6 +675,80 @@ class MemoryOS:
         with self._lock:
             return self.graph.path(source, target)
 
+    def consolidate(
+        self,
+        episode: str,
+        *,
+        context: str,
+        keep: Sequence[str] | None = None,
+        drop: Sequence[str] = ("at",),
+        success: bool = False,
+        actions: Sequence[str] | None = None,
+        goal: str | None = None,
+    ) -> dict[str, Any]:
+        """Distil an episode into facts and, if it succeeded, a skill (:mod:`memory.consolidation`).
+
+        Idempotent: consolidating the same episode twice writes nothing the second time.
+        """
+        with self._lock:
+            self._check_open()
+            events = self.records.get(self.graph.episode_events(episode))
+            known = {
+                item.facts[0]
+                for item in self.records.recent(1 << 30, {"kind": "fact", "context": context})
+                if item.facts
+            }
+            skills = self.records.recent(1, {"kind": "skill", "context": context, "goal": goal})
+            plan = plan_consolidation(
+                episode=episode,
+                context=context,
+                events=events,
+                known_facts=known,
+                keep=keep,
+                drop=drop,
+                success=success,
+                actions=actions,
+                goal=goal,
+                existing_skill=skills[0] if skills else None,
+                time=time.time(),
+            )
+            entries = [*plan.facts, *([plan.skill] if plan.skill is not None else [])]
+            ids = self.remember_many(entries) if entries else []
+            if plan.supersedes is not None:
+                self.forget(plan.supersedes, reason=f"superseded by a shorter skill ({ids[-1]})")
+            return {
+                "facts": len(plan.facts),
+                "skill": ids[-1] if plan.skill is not None else None,
+                "superseded": plan.supersedes,
+            }
+
+    def knowledge(self, context: str, *, as_of: float | None = None) -> list[MemoryItem]:
+        """The facts and skills consolidated for ``context`` (valid now, or ``as_of``)."""
+        where: dict[str, Any] = {"kind": ["fact", "skill"], "context": context}
+        if as_of is not None:
+            where["as_of"] = as_of
+        with self._lock:
+            return list(reversed(self.records.recent(1 << 30, where)))
+
+    # -- the decision cycle's sink ----------------------------------------------------------
+
+    async def commit(self, record: CycleRecord) -> None:
+        """Store a finished decision cycle as one event (the kernel's ``CycleSink``).
+
+        The write is queued to the group committer and not awaited, so a cycle does not wait
+        for an fsync; :meth:`flush` (the agent calls it at each episode end) waits until every
+        queued cycle is durable. A long queue makes ``commit`` wait (back-pressure).
+        """
+        entry = event_from_cycle(record)
+        if self.embedder is None:
+            prepared = self._prepare([entry])
+        else:
+            prepared = await asyncio.to_thread(self._prepare, [entry])
+        future = self._enqueue(prepared)
+        self._pending_commits.append(future)
+        if len(self._pending_commits) > 4 * self.config.group_max_records:
+            await self.flush()
+
     # -- maintenance ----------------------------------------------------------------------
 
     def checkpoint(self) -> dict[str, Any]:
@@ -552,16 +790,23 @@ class MemoryOS:
             self._since_checkpoint = 0
             return {**body, "checkpoint_seq": ck_seq, "dropped_segments": len(dropped)}
 
-    def compact(self) -> dict[str, Any]:
-        """Hard-delete deleted items from every view, then checkpoint."""
+    def compact(self, now: float | None = None) -> dict[str, Any]:
+        """Hard-delete what is deleted, or expired longer than the retention; then checkpoint.
+
+        Expired items are first deleted through the log (so a crash mid-compaction loses
+        nothing), then every view drops the deleted items for good.
+        """
         with self._lock:
             self._check_open()
+            cutoff = (time.time() if now is None else now) - self.config.lifecycle.expired_retention
+            expired = self.records.expired_before(cutoff)
+            self._append_ops([(OP_DELETE, {"id": i, "reason": "expired"}) for i in expired])
             dead = self.records.deleted_ids()
             removed = self.records.compact()
             self.graph.remove_items(dead)
             if isinstance(self.vectors, FaissVectorStore) and self.vectors.kind == "hnsw":
                 self._rebuild_vectors()
-            return {"removed": removed, **self.checkpoint()}
+            return {"removed": removed, "expired": len(expired), **self.checkpoint()}
 
     def _rebuild_vectors(self) -> None:
         """Rebuild the index from its live vectors (drops HNSW tombstones for good)."""

@@ -204,12 +204,14 @@ class CycleRecord:
     decision: Decision
     outcome: Outcome
     durations: Mapping[str, float] = field(default_factory=dict)
+    episode_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "type": "cycle",
             "agent": self.agent,
             "episode": self.episode,
+            "episode_id": self.episode_id,
             "cycle": self.cycle,
             "step": self.step,
             "timestamp": self.timestamp,

@@ -31,6 +31,7 @@ class WorkingMemory:
     last_outcome: Outcome | None = None
     action_names: tuple[str, ...] = ()
     episode: int = 0
+    episode_id: str = ""
     cycle: int = 0
     step: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
@@ -42,6 +43,7 @@ class WorkingMemory:
         goal_text: str,
         goal_facts: frozenset[Atom],
         action_names: tuple[str, ...],
+        episode_id: str = "",
     ) -> None:
         """Forget everything of the previous episode (long-term memory is untouched)."""
         self.goal_text = goal_text
@@ -56,6 +58,7 @@ class WorkingMemory:
         self.last_outcome = None
         self.action_names = action_names
         self.episode = episode
+        self.episode_id = episode_id or str(episode)
         self.cycle = 0
         self.step = 0
         self.notes = {}

@@ -6,11 +6,16 @@ environment that reports those facts.
 Each cycle it folds the new percept into its map, proposes the moves that are known to be open,
 and values each move by minus an estimate of the steps to the goal from the cell it leads to.
 Before the goal has been seen the estimate is the known distance to the nearest frontier (a cell
-known to be reachable but not yet seen). Once the goal has been seen, it is the shorter of the
-known path to the goal and, through each frontier cell, the known path to that frontier plus the
-Manhattan distance from it to the goal (an optimistic guess for the unseen part). The goal can be
-in sight with no known path to it (sight goes through walls), so the frontier term is what keeps
-the agent moving. Select takes the best; ties go to the first proposal, so a run is deterministic.
+known to be reachable but not yet seen). Once a known path leads to the goal, it is the length of
+that path. While the goal is in sight but no known path leads there (sight goes through walls),
+it is the known path to a frontier cell plus the Manhattan distance from it to the goal (an
+optimistic guess for the unseen part), which keeps the agent moving toward it. Select takes
+the best; ties go to the first proposal, so a run is deterministic.
+
+Facts recalled from long-term memory (``wm.retrieved`` items of kind ``fact``, e.g. from
+``retrieval.memory``) are folded into the map as beliefs; what the percept shows overrides them
+(a remembered passage that is now blocked is dropped, a remembered goal that is not there is
+forgotten). In a maze seen before, the remembered map makes the known-path value exact.
 
 Why not plan over unknown cells: that is the PDDL planner's job (optimistic planning with
 replanning); this policy is the simple, dependency-free baseline that always finishes a solvable
@@ -59,27 +64,53 @@ class GridMap:
         self.visits: dict[str, int] = {}
 
     def update(self, facts: frozenset[tuple[str, ...]]) -> None:
+        """Fold in a percept; what it shows overrides anything remembered."""
         for atom in facts:
             pred = atom[0]
             if pred == "open":
                 self.adjacent.setdefault(atom[1], set()).add(atom[2])
+            elif pred == "blocked":
+                self.adjacent.get(atom[1], set()).discard(atom[2])
             elif pred == "cell":
                 self.seen.add(atom[1])
             elif pred == "at":
                 self.position = atom[1]
             elif pred == "goal":
                 self.goal = atom[1]
+        if (
+            self.goal is not None
+            and ("cell", self.goal) in facts
+            and ("goal", self.goal) not in facts
+        ):
+            self.goal = None  # a remembered goal that is not there
         if self.position is not None:
             self.visits[self.position] = self.visits.get(self.position, 0) + 1
+
+    def remember(self, facts: list[tuple[str, ...]]) -> None:
+        """Fold in facts recalled from long-term memory (beliefs until a percept disagrees)."""
+        for atom in facts:
+            pred = atom[0]
+            if pred == "open" and len(atom) == 3:
+                self.adjacent.setdefault(atom[1], set()).add(atom[2])
+            elif pred == "cell" and len(atom) == 2:
+                self.seen.add(atom[1])
+            elif pred == "goal" and len(atom) == 2 and self.goal is None:
+                self.goal = atom[1]
 
     def frontier(self) -> set[str]:
         return {n for ns in self.adjacent.values() for n in ns if n not in self.seen}
 
     def targets(self) -> dict[str, int]:
-        """Cells to head for, each with the estimated steps still needed once there."""
+        """Cells to head for, each with the estimated steps still needed once there.
+
+        A goal reachable on the known map is the only target: the known path is taken rather
+        than gambling on unseen shortcuts (which only imperfect mazes have).
+        """
         frontier = self.frontier()
         if self.goal is None:
             return dict.fromkeys(frontier, 0)
+        if self.position is not None and self.position in self.distances_to({self.goal: 0}):
+            return {self.goal: 0}
         gr, gc = parse_cell(self.goal)
         out = {f: abs(r - gr) + abs(c - gc) for f in frontier for r, c in (parse_cell(f),)}
         out[self.goal] = 0
@@ -144,6 +175,9 @@ class ExplorePolicy(Policy):
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         if wm.cycle != self._mapped_cycle:  # a rejected round proposes again on the same percept
+            recalled = [tuple(r.content) for r in wm.retrieved if r.kind == "fact" and r.content]
+            if recalled:
+                self.map.remember(recalled)
             self.map.update(wm.percept.facts)
             self._mapped_cycle = wm.cycle
         here = self.map.position

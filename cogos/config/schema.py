@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cogos.bus import OverflowPolicy
+from memory.config import MemoryConfig
 
 CONFIG_VERSION = 1  # the only schema version so far; RunConfig.version must equal it
 
@@ -86,3 +87,7 @@ class RunConfig(_Strict):
     agent: AgentSpec = Field(default_factory=AgentSpec)
     bus: BusSpec = Field(default_factory=BusSpec)
     trace: TraceSpec = Field(default_factory=TraceSpec)
+    memory: MemoryConfig = Field(
+        default_factory=MemoryConfig,
+        description="long-term memory; off unless memory.path is set",
+    )

@@ -18,9 +18,9 @@ The GPU is used when ``device`` is ``gpu``, or ``auto`` with a GPU and a faiss G
 
 from __future__ import annotations
 
-import io
 import json
 import logging
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,8 @@ from memory.stores.vectors import FloatArray, IdArray, Metric, VectorStore, exac
 log = logging.getLogger("cogos.memory.faiss")
 
 IndexKind = Literal["flat", "hnsw", "ivf"]
+SNAPSHOT_MAGIC = b"CGOSVIX1"
+_faiss_any: Any = faiss  # SWIG classes its type stubs do not list
 Device = Literal["auto", "cpu", "gpu"]
 
 
@@ -227,7 +229,7 @@ class FaissVectorStore(VectorStore):
             dead = np.fromiter(self._tombstones, dtype=np.int64)
             self._dead_batch = faiss.IDSelectorBatch(dead)  # kept alive during the search
             selector = faiss.IDSelectorNot(self._dead_batch)
-        lib: Any = faiss  # the SWIG classes take keyword arguments that its stubs do not list
+        lib = _faiss_any  # these SWIG classes take keyword arguments its stubs do not list
         if self.kind == "hnsw":
             return lib.SearchParametersHNSW(sel=selector, efSearch=self.ef_search)
         if self.kind == "ivf":
@@ -267,37 +269,59 @@ class FaissVectorStore(VectorStore):
     # -- persistence ----------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        meta = {"kind": self.kind, "dim": self.dim, "metric": self.metric}
-        blob = faiss.serialize_index(self._cpu_index())
+        """Write the snapshot: header, tombstones, untrained vectors, then the FAISS index.
+
+        Layout: ``b"CGOSVIX1" | u32 header length | header JSON (kind, dim, metric, counts) |
+        int64 tombstones | int64 pending ids | float32 pending vectors | faiss index``. The index
+        is streamed with ``faiss.write_index`` (no in-memory copy of a large index).
+        """
+        header = json.dumps(
+            {
+                "kind": self.kind,
+                "dim": self.dim,
+                "metric": self.metric,
+                "tombstones": len(self._tombstones),
+                "pending": len(self._pending_ids),
+            }
+        ).encode()
         with path.open("wb") as f:
-            np.savez(
-                f,
-                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                index=blob,
-                tombstones=np.fromiter(self._tombstones, dtype=np.int64),
-                pending_ids=self._pending_ids,
-                pending=self._pending,
-            )
+            f.write(SNAPSHOT_MAGIC + struct.pack("<I", len(header)) + header)
+            f.write(np.fromiter(sorted(self._tombstones), dtype="<i8").tobytes())
+            f.write(self._pending_ids.astype("<i8").tobytes())
+            f.write(self._pending.astype("<f4").tobytes())
+            writer = _faiss_any.PyCallbackIOWriter(f.write)
+            faiss.write_index(self._cpu_index(), writer)
+            del writer
 
     def load(self, path: Path) -> None:
         try:
             with path.open("rb") as f:
-                data = np.load(io.BufferedReader(f), allow_pickle=False)
-                meta = json.loads(bytes(data["meta"]).decode())
-                index = faiss.deserialize_index(data["index"])
-                tombstones = data["tombstones"]
-                pending_ids = data["pending_ids"]
-                pending = data["pending"]
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                if f.read(len(SNAPSHOT_MAGIC)) != SNAPSHOT_MAGIC:
+                    raise ValueError("not a CogOS vector index snapshot")
+                (size,) = struct.unpack("<I", f.read(4))
+                meta = json.loads(f.read(size))
+                if (meta["dim"], meta["metric"], meta["kind"]) != (
+                    self.dim,
+                    self.metric,
+                    self.kind,
+                ):
+                    raise CheckpointError(
+                        f"{path}: index is {meta['kind']}/{meta['metric']}/{meta['dim']}-d, "
+                        f"but this store is {self.kind}/{self.metric}/{self.dim}-d"
+                    )
+                tombstones = np.frombuffer(f.read(8 * meta["tombstones"]), dtype="<i8")
+                pending_ids = np.frombuffer(f.read(8 * meta["pending"]), dtype="<i8")
+                pending = np.frombuffer(f.read(4 * self.dim * meta["pending"]), dtype="<f4")
+                reader = _faiss_any.PyCallbackIOReader(f.read)
+                index = faiss.read_index(reader)
+                del reader
+        except CheckpointError:
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError, struct.error) as exc:
             raise CheckpointError(f"{path}: cannot read vector index ({exc})") from exc
-        if meta["dim"] != self.dim or meta["metric"] != self.metric or meta["kind"] != self.kind:
-            raise CheckpointError(
-                f"{path}: index is {meta['kind']}/{meta['metric']}/{meta['dim']}-d, "
-                f"but this store is {self.kind}/{self.metric}/{self.dim}-d"
-            )
         self._tombstones = {int(i) for i in tombstones}
         self._pending_ids = pending_ids.astype(np.int64)
-        self._pending = pending.astype(np.float32)
+        self._pending = pending.astype(np.float32).reshape(-1, self.dim)
         self._index = self._place(index)
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from memory.codec import LogOp
@@ -27,7 +29,11 @@ Edge = tuple[str, str, str]
 Where = Mapping[str, Any]
 """Metadata filter: ``kind``, ``episode``, ``agent``, ``time_from``, ``time_to`` (inclusive,
 exclusive), and any other key is matched against the entry's metadata. A list value means "any
-of these"."""
+of these". Validity: by default only items valid now (not expired, not forgotten) match;
+``as_of: T`` asks for the items valid at time T; ``include_expired: True`` drops the check."""
+
+SPECIAL_KEYS = ("time_from", "time_to", "as_of", "include_expired")
+DEFAULT_DOC_FIELDS = ("speaker", "name", "actor", "user", "role")
 
 COLUMNS = ("kind", "episode", "agent")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -42,6 +48,30 @@ def check_where(where: Where | None) -> None:
         for v in values:
             if not (v is None or isinstance(v, str | int | float | bool)):
                 raise ValueError(f"filter {key!r}: values must be scalars, got {type(v).__name__}")
+
+
+def doc_text(entry: Entry, fields: Sequence[str] = DEFAULT_DOC_FIELDS) -> str:
+    """What search indexes for an entry: its text, who was involved, and when.
+
+    Lexical and dense retrieval both see the actors (the agent and metadata fields such as
+    ``speaker``) and the date written out ("8 May 2023"), so that "what did Alice say in May?"
+    can match on the name and the month even when the text itself never says them.
+    """
+    parts = [entry.text]
+    if entry.agent:
+        parts.append(entry.agent)
+    for key in fields:
+        value = entry.metadata.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+    parts.append(_date_words(int(entry.time // 86_400)))
+    return " ".join(p for p in parts if p)
+
+
+@lru_cache(maxsize=4096)
+def _date_words(day: int) -> str:
+    when = datetime.fromtimestamp(day * 86_400, tz=UTC)
+    return f"{when.day} {when:%B %Y}"
 
 
 def edges_for(seq: int, entry: Entry, previous_event: int | None) -> list[Edge]:
@@ -106,6 +136,22 @@ class RecordStore(ABC):
     @abstractmethod
     def integrity(self) -> list[str]:
         """Internal consistency problems (e.g. an episode event without its ``has`` edge)."""
+
+    @abstractmethod
+    def lexical(self, query: str, k: int, where: Where | None = None) -> list[tuple[int, float]]:
+        """Full-text (bm25) search: ``(id, score)`` best first, higher scores better."""
+
+    @abstractmethod
+    def touch(self, ids: Sequence[int], when: float) -> None:
+        """Count a retrieval of ``ids`` (access statistics for eviction; soft state)."""
+
+    @abstractmethod
+    def access_stats(self, kinds: Sequence[str]) -> list[tuple[int, int, float]]:
+        """``(id, hits, last access or creation time)`` of live items of ``kinds``."""
+
+    @abstractmethod
+    def expired_before(self, when: float) -> list[int]:
+        """Ids of live items whose validity ended before ``when``."""
 
     @abstractmethod
     def decision(self, item_id: int) -> dict[str, Any] | None:

@@ -1,12 +1,20 @@
 """SQLite record store through sqlite-utils.
 
-Schema (created idempotently by :meth:`SqliteRecordStore.setup`)::
+Schema version 2 (created idempotently by :meth:`SqliteRecordStore.setup`, which also migrates
+a version-1 file in place)::
 
     items(id INTEGER PRIMARY KEY, kind, text, facts JSON, metadata JSON, episode, agent, time,
-          has_vector, deleted_by)          -- deleted_by: seq of the delete record, NULL if live
+          has_vector, deleted_by,          -- deleted_by: seq of the delete record, NULL if live
+          valid_from, valid_to,            -- validity interval; valid_to NULL = open-ended
+          doc,                             -- what full-text search indexes (text, actors, date)
+          hits, last_access)               -- retrieval statistics for eviction (soft state)
+    items_fts                              -- FTS5 over items.doc, kept in step by triggers
     decisions(id INTEGER PRIMARY KEY, record JSON)
     edges(src, dst, kind, seq)
     meta(key PRIMARY KEY, value)           -- last_applied_seq, schema_version
+
+The FTS index is updated by triggers inside the same transaction as the rows, so lexical
+search never sees a half-applied batch.
 
 SQLite runs in WAL journal mode with ``synchronous=NORMAL``: a crash may lose the last
 transactions but never corrupts the file, and our own log has those records, so recovery replays
@@ -18,27 +26,107 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from memory.codec import OP_DELETE, OP_PUT, LogOp, entry_of
+from memory.codec import OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, entry_of
 from memory.entries import MemoryItem
 from memory.errors import FormatVersionError
-from memory.stores.records import COLUMNS, Edge, RecordStore, Where, check_where, edges_for
+from memory.stores.records import (
+    COLUMNS,
+    DEFAULT_DOC_FIELDS,
+    Edge,
+    RecordStore,
+    Where,
+    check_where,
+    doc_text,
+    edges_for,
+)
 
-SCHEMA_VERSION = 1
-_ITEM_COLUMNS = "id, kind, text, facts, metadata, episode, agent, time, has_vector, deleted_by"
+SCHEMA_VERSION = 2
+_ITEM_COLUMNS = (
+    "id, kind, text, facts, metadata, episode, agent, time, has_vector, deleted_by,"
+    " valid_from, valid_to"
+)
+_V2_COLUMNS = {
+    "valid_from": float,
+    "valid_to": float,
+    "doc": str,
+    "hits": int,
+    "last_access": float,
+}
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
 
 
 class SqliteRecordStore(RecordStore):
     """Records in one SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, doc_fields: Sequence[str] = DEFAULT_DOC_FIELDS) -> None:
         self.path = str(path)
+        self.doc_fields = tuple(doc_fields)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         if self.path != ":memory:":
@@ -87,6 +175,14 @@ class SqliteRecordStore(RecordStore):
             db.table("edges").create(
                 {"src": str, "dst": str, "kind": str, "seq": int}, if_not_exists=True
             )
+            items = db.table("items")
+            for column, kind in _V2_COLUMNS.items():  # version 1 -> 2: add what is missing
+                if column not in items.columns_dict:
+                    items.add_column(column, kind)
+            if "items_fts" not in db.table_names():
+                # content-linked FTS5, filled in bulk by apply() in the batch's own transaction
+                # (per-row triggers cost ~6x more at ingest)
+                items.enable_fts(["doc"], create_triggers=False, tokenize="porter")
             db.table("items").create_index(["kind", "id"], if_not_exists=True)
             db.table("items").create_index(["episode", "id"], if_not_exists=True)
             db.table("edges").create_index(["src"], if_not_exists=True)
@@ -98,6 +194,14 @@ class SqliteRecordStore(RecordStore):
                 f"{self.path}: record store schema version {version} is newer than this CogOS "
                 f"reads ({SCHEMA_VERSION})"
             )
+        if version < SCHEMA_VERSION:
+            with db.atomic():
+                db.execute("UPDATE items SET valid_from = time WHERE valid_from IS NULL")
+                db.execute("UPDATE items SET doc = text WHERE doc IS NULL")
+                db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+                db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
+                )
         self._last_applied = int(meta.get("last_applied_seq", "0"))
 
     @property
@@ -125,6 +229,7 @@ class SqliteRecordStore(RecordStore):
         edges: list[Edge] = []
         edge_rows: list[tuple[str, str, str, int]] = []
         deletes: list[tuple[int, int]] = []
+        expires: list[tuple[float, int]] = []
         last_event = dict(self._last_event)
         for op in ops:
             if op.op == OP_PUT:
@@ -148,6 +253,9 @@ class SqliteRecordStore(RecordStore):
                         entry.agent,
                         entry.time,
                         int(op.vector is not None),
+                        entry.effective_valid_from,
+                        entry.effective_valid_to,
+                        doc_text(entry, self.doc_fields),
                     )
                 )
                 if entry.decision is not None:
@@ -157,13 +265,22 @@ class SqliteRecordStore(RecordStore):
                 edge_rows.extend((s, d, k, op.seq) for s, d, k in new)
             elif op.op == OP_DELETE:
                 deletes.append((op.seq, int(op.body["id"])))
+            elif op.op == OP_EXPIRE:
+                expires.append((float(op.body["valid_to"]), int(op.body["id"])))
         conn = self.db.conn
         with self.db.atomic():
             conn.executemany(
                 "INSERT INTO items (id, kind, text, facts, metadata, episode, agent, time,"
-                " has_vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " has_vector, valid_from, valid_to, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 items,
             )
+            if items:
+                conn.execute(
+                    "INSERT INTO items_fts (rowid, doc) SELECT id, doc FROM items"
+                    " WHERE id >= ? AND id <= ?",
+                    [items[0][0], items[-1][0]],
+                )
             if decisions:
                 conn.executemany("INSERT INTO decisions (id, record) VALUES (?, ?)", decisions)
             if edge_rows:
@@ -173,6 +290,12 @@ class SqliteRecordStore(RecordStore):
             if deletes:
                 conn.executemany(
                     "UPDATE items SET deleted_by = ? WHERE id = ? AND deleted_by IS NULL", deletes
+                )
+            if expires:
+                conn.executemany(
+                    "UPDATE items SET valid_to = ?1 WHERE id = ?2"
+                    " AND (valid_to IS NULL OR valid_to > ?1)",
+                    expires,
                 )
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'last_applied_seq'", [str(ops[-1].seq)]
@@ -218,6 +341,11 @@ class SqliteRecordStore(RecordStore):
                 db.execute("DELETE FROM edges WHERE src = ?", [f"decision:{item}"])
                 db.execute("DELETE FROM edges WHERE dst = ?", [f"decision:{item}"])
                 db.execute("DELETE FROM decisions WHERE id = ?", [item])
+                db.execute(
+                    "INSERT INTO items_fts (items_fts, rowid, doc)"
+                    " SELECT 'delete', id, doc FROM items WHERE id = ?",
+                    [item],
+                )
                 db.execute("DELETE FROM items WHERE id = ?", [item])
         self._last_event.clear()
         if dead and self.path != ":memory:":
@@ -239,6 +367,8 @@ class SqliteRecordStore(RecordStore):
             time=row[7],
             has_vector=bool(row[8]),
             deleted=row[9] is not None,
+            valid_from=row[10],
+            valid_to=row[11],
         )
 
     def get(self, ids: Sequence[int], *, include_deleted: bool = False) -> list[MemoryItem]:
@@ -255,26 +385,35 @@ class SqliteRecordStore(RecordStore):
                     found[item.id] = item
         return [found[i] for i in id_list if i in found]
 
-    def _where_sql(self, where: Where | None) -> tuple[str, list[Any]]:
+    def _where_sql(self, where: Where | None, prefix: str = "") -> tuple[str, list[Any]]:
         check_where(where)
-        clauses = ["deleted_by IS NULL"]
+        where = where or {}
+        clauses = [f"{prefix}deleted_by IS NULL"]
         params: list[Any] = []
-        for key, value in (where or {}).items():
+        if "as_of" in where:
+            clauses.append(
+                f"{prefix}valid_from <= ? AND ({prefix}valid_to IS NULL OR {prefix}valid_to > ?)"
+            )
+            params.extend([where["as_of"], where["as_of"]])
+        elif not where.get("include_expired"):
+            clauses.append(f"({prefix}valid_to IS NULL OR {prefix}valid_to > ?)")
+            params.append(time.time())
+        for key, value in where.items():
+            if key in ("as_of", "include_expired"):
+                continue
             if key == "time_from":
-                clauses.append("time >= ?")
+                clauses.append(f"{prefix}time >= ?")
                 params.append(value)
                 continue
             if key == "time_to":
-                clauses.append("time < ?")
+                clauses.append(f"{prefix}time < ?")
                 params.append(value)
                 continue
-            if key == "id":
-                column = "id"
-            elif key in COLUMNS:
-                column = key
+            if key == "id" or key in COLUMNS:
+                column = prefix + key
             else:
                 path = key.removeprefix("metadata.")
-                column = f"json_extract(metadata, '$.\"{path}\"')"
+                column = f"json_extract({prefix}metadata, '$.\"{path}\"')"
             if isinstance(value, list | tuple):
                 clauses.append(f"{column} IN ({','.join('?' * len(value))})")
                 params.extend(value)
@@ -284,6 +423,51 @@ class SqliteRecordStore(RecordStore):
                 clauses.append(f"{column} = ?")
                 params.append(value)
         return " AND ".join(clauses), params
+
+    @staticmethod
+    def fts_query(text: str) -> str | None:
+        """A forgiving FTS5 query: every content word, quoted, joined by OR (bm25 ranks)."""
+        words = dict.fromkeys(
+            w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS and len(w) > 1
+        )
+        return " OR ".join(f'"{w}"' for w in words) or None
+
+    def lexical(self, query: str, k: int, where: Where | None = None) -> list[tuple[int, float]]:
+        match = self.fts_query(query)
+        if match is None:
+            return []
+        sql, params = self._where_sql(where, prefix="i.")
+        rows = self.db.execute(
+            "SELECT f.rowid, bm25(items_fts) AS rank FROM items_fts f"
+            f" JOIN items i ON i.id = f.rowid WHERE items_fts MATCH ? AND {sql}"
+            " ORDER BY rank LIMIT ?",
+            [match, *params, int(k)],
+        )
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def touch(self, ids: Sequence[int], when: float) -> None:
+        if ids:
+            self.db.conn.executemany(
+                "UPDATE items SET hits = coalesce(hits, 0) + 1, last_access = ? WHERE id = ?",
+                [(when, int(i)) for i in ids],
+            )
+
+    def access_stats(self, kinds: Sequence[str]) -> list[tuple[int, int, float]]:
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT id, coalesce(hits, 0), coalesce(last_access, time) FROM items"
+            f" WHERE deleted_by IS NULL AND kind IN ({marks})",
+            list(kinds),
+        )
+        return [(int(r[0]), int(r[1]), float(r[2])) for r in rows]
+
+    def expired_before(self, when: float) -> list[int]:
+        rows = self.db.execute(
+            "SELECT id FROM items WHERE deleted_by IS NULL AND valid_to IS NOT NULL"
+            " AND valid_to < ? ORDER BY id",
+            [when],
+        )
+        return [int(r[0]) for r in rows]
 
     def filter_ids(
         self,
@@ -319,6 +503,8 @@ class SqliteRecordStore(RecordStore):
         include_deleted: bool = False,
         with_vector: bool | None = None,
     ) -> int:
+        if include_deleted:
+            where = {**(where or {}), "include_expired": True}
         sql, params = self._where_sql(where)
         if include_deleted:
             sql = sql.replace("deleted_by IS NULL", "1", 1)

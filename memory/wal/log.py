@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +70,13 @@ class WriteAheadLog:
         *,
         durability: Durability | str = Durability.GROUP,
         segment_bytes: int = 64 * 1024 * 1024,
+        on_record: Callable[[int, memoryview], None] | None = None,
     ) -> None:
+        """Open (recovering) the log in ``directory``.
+
+        ``on_record`` sees every intact record during the recovery scan, so that a caller can
+        learn what it needs (the memory OS: the last checkpoint) without reading the log twice.
+        """
         self.directory = Path(directory)
         self.durability = Durability(durability)
         self.segment_bytes = segment_bytes
@@ -80,6 +86,7 @@ class WriteAheadLog:
         self._segment_size = 0
         self._unsynced = False
         self.syncs = 0
+        self._on_record = on_record
         self.recovery = self._recover()
 
     # -- opening --------------------------------------------------------------------------
@@ -114,6 +121,8 @@ class WriteAheadLog:
                     result = item
                 else:
                     report.records += 1
+                    if self._on_record is not None:
+                        self._on_record(*item)
             assert result is not None
             if report.first_seq is None and result.records:
                 report.first_seq = first

@@ -122,7 +122,7 @@ def test_automatic_checkpoints(tmp_path: Path) -> None:
     with open_mem(tmp_path, checkpoint_every=25) as m:
         for i in range(6):
             m.remember_many([Entry("text", text=f"{i}-{j}", vector=vec(j)) for j in range(10)])
-        assert len(list(m.layout.checkpoints.glob("*.npz"))) == 1
+        assert len(list(m.layout.checkpoints.glob("*.vix"))) == 1
         assert len(m.wal.segments()) == 1
     with open_mem(tmp_path) as m:
         assert m.recovery.checkpoint_seq is not None and m.stats()["items"]["text"] == 60
@@ -138,7 +138,7 @@ def test_bad_input_writes_nothing(tmp_path: Path) -> None:
         with pytest.raises(DimensionError):
             m.search(np.zeros(5))
         with pytest.raises(ValueError, match="embedder"):
-            m.search("text query without an embedder")
+            m.search("text query without an embedder", mode="dense")
         with pytest.raises(ValueError, match="filter key"):
             m.search(vec(0), where={"bad key!": 1})
         with pytest.raises(ValueError, match="kind"):
@@ -226,7 +226,7 @@ def test_replay_is_idempotent(tmp_path: Path) -> None:
 
 def test_async_writers_share_group_commits(tmp_path: Path) -> None:
     async def main() -> tuple[list[int], int]:
-        async with open_mem(tmp_path, group_window_ms=20) as m:
+        async with open_mem(tmp_path, group_window_ms=20) as m:  # linger for the others
             before = m.wal.syncs
             ids = await asyncio.gather(
                 *(m.aremember(Entry("text", text=str(i), vector=vec(i))) for i in range(50))
@@ -257,3 +257,12 @@ def test_export(tmp_path: Path) -> None:
         assert [r["id"] for r in rows] == [2, 3, 4, 5, 6]
         assert rows[2]["decision"] == {"choice": "east", "values": [1]}
         assert len(list(m.export(include_deleted=True))) == 6
+
+
+def test_async_writes_from_successive_event_loops(tmp_path: Path) -> None:
+    with open_mem(tmp_path) as m:
+        first = asyncio.run(m.aremember(Entry("text", text="a", vector=vec(1))))
+        second = asyncio.run(
+            asyncio.wait_for(m.aremember(Entry("text", text="b", vector=vec(2))), 5)
+        )
+        assert (first, second) == (1, 2)

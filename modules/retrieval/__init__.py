@@ -1,0 +1,1 @@
+"""Retrieval modules: long-term memory into working memory."""
