@@ -155,6 +155,7 @@ class Agent:
             goal_facts=self.env.goal_facts,
             action_names=self.env.action_names,
             episode_id=episode_id,
+            task_facts=self.env.task_facts,
         )
         start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts, episode_id)
         for component in self._components():

@@ -58,6 +58,13 @@ class EnvHandle:
         facts: frozenset[Atom] = getattr(task, "goal_facts", frozenset())
         return frozenset(tuple(a) for a in facts)
 
+    @property
+    def task_facts(self) -> frozenset[Atom]:
+        """Static facts that come with the task (``TaskSpec.facts``), if the env gives any."""
+        task = getattr(self.env.unwrapped, "task", None)
+        facts: frozenset[Atom] = getattr(task, "facts", frozenset())
+        return frozenset(tuple(a) for a in facts)
+
     def action_from_name(self, name: str) -> Any:
         try:
             return self.action_names.index(name)

@@ -85,7 +85,7 @@ class Registry:
         entry = self._entries.get(name)
         if entry is None:
             if ":" in name:
-                return _import_target(name, self.kind)
+                return import_target(name, self.kind)
             raise ComponentNotFound(
                 self.kind,
                 name,
@@ -93,11 +93,11 @@ class Registry:
                 difflib.get_close_matches(name, list(self._entries), n=2, cutoff=0.6),
             )
         if isinstance(entry.target, str):
-            entry.target = _import_target(entry.target, self.kind)
+            entry.target = import_target(entry.target, self.kind)
         return entry.target
 
 
-def _import_target(spec: str, kind: str) -> type:
+def import_target(spec: str, kind: str) -> type:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise RegistryError(f"{kind} target {spec!r} is not of the form 'package.module:Class'")

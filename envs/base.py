@@ -36,10 +36,14 @@ class TaskSpec:
 
     ``goal_facts`` is the symbolic goal as far as it is known to the agent at reset; it may be
     empty when the goal must first be discovered (the maze's goal cell is only known once seen).
+    ``facts`` is static background knowledge that comes with the task and never changes during
+    the episode (the maze's size, a household's rooms), so that a planner can use it without the
+    environment repeating it in every percept.
     """
 
     text: str
     goal_facts: frozenset[Atom] = field(default_factory=frozenset)
+    facts: frozenset[Atom] = field(default_factory=frozenset)
 
 
 class CogEnv(gym.Env[Any, Any]):

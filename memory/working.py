@@ -21,6 +21,7 @@ class WorkingMemory:
 
     goal_text: str = ""
     goal_facts: frozenset[Atom] = frozenset()
+    task_facts: frozenset[Atom] = frozenset()
     percept: Percept = field(default_factory=Percept)
     retrieved: list[RetrievedItem] = field(default_factory=list)
     plan: list[Candidate] = field(default_factory=list)
@@ -44,10 +45,12 @@ class WorkingMemory:
         goal_facts: frozenset[Atom],
         action_names: tuple[str, ...],
         episode_id: str = "",
+        task_facts: frozenset[Atom] = frozenset(),
     ) -> None:
         """Forget everything of the previous episode (long-term memory is untouched)."""
         self.goal_text = goal_text
         self.goal_facts = goal_facts
+        self.task_facts = task_facts
         self.percept = Percept()
         self.retrieved = []
         self.plan = []

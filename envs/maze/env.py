@@ -18,7 +18,14 @@ from gymnasium import spaces
 
 from envs.base import CogEnv, TaskSpec
 from envs.maze.facts import PerceptCache
-from envs.maze.generator import DIRECTIONS, Cell, Maze, generate_maze, validate_generation_args
+from envs.maze.generator import (
+    DIRECTIONS,
+    Cell,
+    Maze,
+    cell_name,
+    generate_maze,
+    validate_generation_args,
+)
 from envs.maze.render import render_ansi, render_rgb, save_png, visibility_mask
 
 # Values of the ``view`` observation. ``NOT_VISIBLE`` is reserved: without occlusion every block
@@ -61,6 +68,7 @@ class MazeEnv(CogEnv):
         start_goal: str = "corners",
         max_steps: int | None = None,
         maze_seed: int | None = None,
+        goal_known: bool = False,
         step_penalty: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
@@ -87,6 +95,7 @@ class MazeEnv(CogEnv):
         self.start_goal = start_goal
         self.max_steps = 4 * self.width * self.height if max_steps is None else max_steps
         self.maze_seed = maze_seed
+        self.goal_known = bool(goal_known)
         self.step_penalty = float(step_penalty)
         self.render_mode = render_mode
 
@@ -100,7 +109,10 @@ class MazeEnv(CogEnv):
                 "view": spaces.Box(0, 3, shape=(span, span), dtype=np.int8),
             }
         )
-        self._task = TaskSpec(text=f"Find the goal cell in a {self.width}x{self.height} maze.")
+        self._task = TaskSpec(
+            text=f"Find the goal cell in a {self.width}x{self.height} maze.",
+            facts=frozenset({("grid", str(self.height), str(self.width))}),
+        )
         self._span = span
         self._maze: Maze | None = None
         self._cells: list[Cell] = []
@@ -183,7 +195,19 @@ class MazeEnv(CogEnv):
 
     @property
     def task(self) -> TaskSpec:
-        """Find the goal; deliberately without goal facts, as the goal must be discovered."""
+        """Find the goal: its cell must be discovered, unless ``goal_known`` gives it away.
+
+        With ``goal_known`` the task says where the goal is (goal facts ``("at", g)`` and a task
+        fact ``("goal", g)``) but not the way there: the classic setting of planning with an
+        unknown map, where a plan through unseen cells meets walls and must be repaired.
+        """
+        if self.goal_known and self._maze is not None:
+            goal = cell_name(self._maze.goal)
+            return TaskSpec(
+                self._task.text.replace("Find the goal cell", f"Reach the goal cell {goal}"),
+                goal_facts=frozenset({("at", goal)}),
+                facts=self._task.facts | {("goal", goal)},
+            )
         return self._task
 
     @property

@@ -315,7 +315,11 @@ def test_reset_info_and_task() -> None:
     assert info["steps"] == 0
     assert info["text"].startswith("You are at c0_0. Passages lead ")
     assert info["text"].endswith("The goal is not in sight.")
-    assert env.task == TaskSpec(text="Find the goal cell in a 6x4 maze.", goal_facts=frozenset())
+    assert env.task == TaskSpec(
+        text="Find the goal cell in a 6x4 maze.",
+        goal_facts=frozenset(),
+        facts=frozenset({("grid", "4", "6")}),
+    )
     assert env.action_names == ("north", "east", "south", "west")
     assert env.action_from_name("south") == 2
     assert env.action_name(np.int64(1)) == "east"
@@ -402,3 +406,14 @@ def test_misuse_errors() -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"action must be in 0\.\.3"):
         env.step(4)
+
+
+def test_goal_known_gives_the_goal_but_not_the_way() -> None:
+    env = MazeEnv(width=6, height=5, radius=0, goal_known=True)
+    _, info = env.reset(seed=3)
+    goal = f"c{env.maze.goal[0]}_{env.maze.goal[1]}"
+    assert env.task.goal_facts == frozenset({("at", goal)})
+    assert ("goal", goal) in env.task.facts and ("grid", "5", "6") in env.task.facts
+    assert goal in env.task.text
+    assert not any(a[0] == "goal" for a in info["facts"]), "percepts still show only what is seen"
+    assert MazeEnv(width=6, height=5).task.goal_facts == frozenset()

@@ -1,0 +1,107 @@
+"""Grid navigation (the built-in maze): optimistic planning over unknown cells.
+
+Beliefs: the cells' adjacency seen blocked, the goal cell once seen (or recalled), the agent's
+cell, and the grid size from the task facts (``("grid", rows, cols)``). The planning state says
+every adjacent pair is open unless seen blocked, so a plan may run through unseen cells; when a
+wall shows up on it, execution monitoring notices that the next step's precondition no longer
+holds and the module replans from where the agent is.
+"""
+
+from __future__ import annotations
+
+from memory.records import Atom, Candidate
+from memory.working import WorkingMemory
+from modules.planning.adapters.base import DomainAdapter, PlanningState
+from modules.planning.results import GroundAction
+
+_MOVES = {(-1, 0): "north", (0, 1): "east", (1, 0): "south", (0, -1): "west"}
+
+
+def _coords(cell: str) -> tuple[int, int]:
+    row, _, col = cell[1:].partition("_")
+    return int(row), int(col)
+
+
+class GridNavAdapter(DomainAdapter):
+    """See the module docstring."""
+
+    domain = "gridnav"
+
+    def __init__(self) -> None:
+        self.begin_episode(WorkingMemory())
+
+    def begin_episode(self, wm: WorkingMemory) -> None:
+        self.blocked: set[tuple[str, str]] = set()
+        self.goal: str | None = None
+        self.position: str | None = None
+        self.size: tuple[int, int] | None = None
+        self._open_all: frozenset[Atom] | None = None
+        self._objects: tuple[tuple[str, str], ...] = ()
+
+    def _fold(self, facts: frozenset[Atom] | list[Atom], *, percept: bool) -> None:
+        for atom in facts:
+            pred = atom[0]
+            if pred == "blocked" and len(atom) == 3:
+                self.blocked.add((atom[1], atom[2]))
+            elif pred == "open" and len(atom) == 3 and percept:
+                self.blocked.discard((atom[1], atom[2]))
+            elif pred == "goal" and len(atom) == 2:
+                self.goal = atom[1]
+            elif pred == "at" and len(atom) == 2 and percept:
+                self.position = atom[1]
+
+    def observe(self, wm: WorkingMemory) -> None:
+        if self.size is None:
+            grid = next((a for a in wm.task_facts if a[0] == "grid" and len(a) == 3), None)
+            if grid is not None:
+                self._set_size(int(grid[1]), int(grid[2]))
+            self._fold(list(wm.task_facts), percept=False)  # e.g. a goal the task gives away
+        recalled = [tuple(r.content) for r in wm.retrieved if r.kind == "fact" and r.content]
+        if recalled:
+            self._fold(recalled, percept=False)
+        facts = wm.percept.facts
+        self._fold(facts, percept=True)
+        if (
+            self.goal is not None
+            and ("cell", self.goal) in facts
+            and ("goal", self.goal) not in facts
+        ):
+            self.goal = None  # a recalled goal that is not there
+
+    def _set_size(self, rows: int, cols: int) -> None:
+        self.size = (rows, cols)
+        names = [[f"c{r}_{c}" for c in range(cols)] for r in range(rows)]
+        self._objects = tuple((n, "cell") for row in names for n in row)
+        pairs: set[Atom] = set()
+        for r in range(rows):
+            for c in range(cols):
+                for dr, dc in _MOVES:
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < rows and 0 <= cc < cols:
+                        pairs.add(("open", names[r][c], names[rr][cc]))
+        self._open_all = frozenset(pairs)
+
+    def planning_state(self, wm: WorkingMemory) -> PlanningState | str:
+        if self._open_all is None:
+            return "the grid size is unknown (no ('grid', rows, cols) task fact)"
+        if self.position is None:
+            return "the agent's cell is unknown"
+        if self.goal is None:
+            return "the goal cell has not been seen yet"
+        opened = self._open_all - {("open", a, b) for a, b in self.blocked}
+        return PlanningState(
+            self._objects,
+            opened | {("at", self.position)},
+            frozenset({("at", self.goal)}),
+        )
+
+    def candidate(self, step: GroundAction, wm: WorkingMemory) -> Candidate:
+        name, (src, dst) = step
+        (r0, c0), (r1, c1) = _coords(src), _coords(dst)
+        move = _MOVES[(r1 - r0, c1 - c0)]
+        return Candidate(
+            move,
+            action=wm.action_names.index(move),
+            source="planner",
+            args={"step": [name, src, dst]},
+        )

@@ -1,0 +1,243 @@
+"""Solving with a wall-clock limit we enforce ourselves.
+
+Some unified-planning engines ignore the ``timeout`` they are given (pyperplan and tamer were
+seen running past 90 s on blocksworld-20), and a pure-Python planner cannot be interrupted from
+inside its own process. So every solve runs in a worker process that stays warm between requests
+(unified-planning and the engines are imported once). If a request runs past its limit the
+worker's whole process group is killed (Fast Downward runs as a child of the worker) and a fresh
+worker is started; the caller gets a :class:`PlanStatus.TIMEOUT` result, never a hang.
+
+Problems travel to the worker as plain data (:class:`PlanRequest`; unified-planning objects
+belong to one process's expression manager and do not survive pickling), and plans come back as
+plain ``(action, objects)`` tuples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from modules.planning.results import GroundAction, PlanResult, PlanStatus
+
+log = logging.getLogger("cogos.planner")
+
+ENGINES = ("fast-downward", "fast-downward-opt", "pyperplan", "pyperplan-opt")
+_STATUS = {
+    "SOLVED_SATISFICING": PlanStatus.SOLVED,
+    "SOLVED_OPTIMALLY": PlanStatus.SOLVED_OPTIMALLY,
+    "UNSOLVABLE_PROVEN": PlanStatus.UNSOLVABLE,
+    "UNSOLVABLE_INCOMPLETELY": PlanStatus.UNSOLVABLE,
+    "TIMEOUT": PlanStatus.TIMEOUT,
+    "MEMOUT": PlanStatus.ERROR,
+    "INTERNAL_ERROR": PlanStatus.ERROR,
+    "UNSUPPORTED_PROBLEM": PlanStatus.UNSUPPORTED,
+}
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A problem as plain data, so it can cross to the worker process.
+
+    Either ``problem_pddl`` (a PDDL problem text, parsed in the worker) or ``objects`` (name ->
+    type), ``init`` and ``goal`` (ground atoms; the goal is their conjunction), from which the
+    worker builds the problem directly (much faster than writing and re-parsing PDDL).
+    """
+
+    domain_pddl: str
+    problem_pddl: str | None = None
+    objects: tuple[tuple[str, str], ...] = ()
+    init: tuple[tuple[str, ...], ...] = ()
+    goal: tuple[tuple[str, ...], ...] = ()
+    name: str = "problem"
+
+
+_DOMAINS: dict[str, Any] = {}
+
+
+def build_problem(request: PlanRequest) -> Any:
+    """The unified-planning ``Problem`` for a request (domains parsed once and cached)."""
+    from unified_planning.io import PDDLReader
+    from unified_planning.shortcuts import Object
+
+    if request.problem_pddl is not None:
+        return PDDLReader().parse_problem_string(request.domain_pddl, request.problem_pddl)
+    domain = _DOMAINS.get(request.domain_pddl)
+    if domain is None:
+        domain = _DOMAINS[request.domain_pddl] = PDDLReader().parse_problem_string(
+            request.domain_pddl
+        )
+    problem = domain.clone()
+    problem.name = request.name
+    objects = {}
+    for name, type_name in request.objects:
+        objects[name] = Object(name, problem.user_type(type_name))
+    problem.add_objects(objects.values())
+    fluents = {f.name: f for f in problem.fluents}
+    for atom in request.init:
+        problem.set_initial_value(fluents[atom[0]](*(objects[a] for a in atom[1:])), True)
+    for atom in request.goal:
+        problem.add_goal(fluents[atom[0]](*(objects[a] for a in atom[1:])))
+    return problem
+
+
+def solve_in_process(
+    request: PlanRequest, engine: str, timeout: float | None, validate: bool = True
+) -> dict[str, Any]:
+    """Build, solve and (optionally) validate in this process: the worker's body.
+
+    Validation uses unified-planning's sequential plan validator on the same problem object the
+    engine solved, so a plan that reaches the caller as validated was checked against the domain.
+    """
+    import warnings
+
+    from unified_planning.shortcuts import OneshotPlanner, PlanValidator, get_environment
+
+    get_environment().credits_stream = None
+    started = time.perf_counter()
+    try:
+        problem = build_problem(request)
+        with OneshotPlanner(name=engine) as planner, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "engine does not support timeout": we enforce it
+            result = planner.solve(problem, timeout=timeout if "fast-downward" in engine else None)
+        solved_at = time.perf_counter()
+        valid = None
+        if validate and result.plan is not None:
+            with PlanValidator(name="sequential_plan_validator") as validator:
+                valid = validator.validate(problem, result.plan).status.name == "VALID"
+    except Exception as exc:  # a parse or engine error becomes a result, not a dead worker
+        return {"status": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"}
+    plan = None
+    if result.plan is not None:
+        plan = [
+            (a.action.name, tuple(str(p) for p in a.actual_parameters)) for a in result.plan.actions
+        ]
+    return {
+        "status": result.status.name,
+        "plan": plan,
+        "valid": valid,
+        "seconds": solved_at - started,
+        "message": "; ".join(str(m) for m in (result.log_messages or [])),
+    }
+
+
+def _worker(conn: Connection) -> None:
+    os.setpgrp()  # our own process group: a timeout kills Fast Downward's processes with us
+    import unified_planning.shortcuts  # noqa: F401 - warm the imports before the first request
+
+    while True:
+        try:
+            request, engine, timeout, validate = conn.recv()
+        except EOFError:
+            return
+        conn.send(solve_in_process(request, engine, timeout, validate))
+
+
+class PlannerWorker:
+    """One warm worker process; ``solve`` blocks up to ``timeout`` seconds, then kills it."""
+
+    def __init__(self) -> None:
+        self._ctx = multiprocessing.get_context("forkserver")
+        # workers fork from a server that has unified-planning imported already (no effect if
+        # this process's fork server is running)
+        self._ctx.set_forkserver_preload(["unified_planning.shortcuts", "modules.planning.engine"])
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        self.restarts = 0
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._process = self._ctx.Process(
+            target=_worker, args=(child,), daemon=True, name="planner"
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            self._process.join(timeout=5)
+        if self._conn is not None:
+            self._conn.close()
+        self._process = None
+        self._conn = None
+
+    def solve(
+        self, request: PlanRequest, engine: str, timeout: float, *, validate: bool = True
+    ) -> PlanResult:
+        if engine not in ENGINES:
+            raise ValueError(
+                f"unknown planning engine {engine!r}; expected one of {', '.join(ENGINES)}"
+            )
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._start()
+            assert self._conn is not None
+            started = time.perf_counter()
+            try:
+                self._conn.send((request, engine, timeout, validate))
+                ready = self._conn.poll(timeout)
+                answer = self._conn.recv() if ready else None
+            except (EOFError, OSError, BrokenPipeError) as exc:
+                self._kill()
+                return PlanResult(
+                    PlanStatus.ERROR, engine=engine, message=f"planner worker died: {exc}"
+                )
+            elapsed = time.perf_counter() - started
+            if answer is None:
+                log.warning("planner %s ran past %.3g s: killed", engine, timeout)
+                self._kill()
+                self.restarts += 1
+                return PlanResult(
+                    PlanStatus.TIMEOUT,
+                    engine=engine,
+                    seconds=elapsed,
+                    message=f"no plan within {timeout:g} s (wall clock; the solve was killed)",
+                )
+        status = _STATUS.get(answer["status"], PlanStatus.ERROR)
+        plan: tuple[GroundAction, ...] | None = None
+        if answer.get("plan") is not None and status.solved:
+            plan = tuple((name, tuple(args)) for name, args in answer["plan"])
+        if answer.get("valid") is False:
+            return PlanResult(
+                PlanStatus.ERROR, None, engine, elapsed, "the engine's plan failed validation"
+            )
+        return PlanResult(
+            status,
+            plan,
+            engine,
+            elapsed,
+            answer.get("message", ""),
+            validated=bool(answer.get("valid")),
+            extra={"engine_seconds": answer.get("seconds")},
+        )
+
+    async def asolve(
+        self, request: PlanRequest, engine: str, timeout: float, *, validate: bool = True
+    ) -> PlanResult:
+        return await asyncio.to_thread(
+            lambda: self.solve(request, engine, timeout, validate=validate)
+        )
+
+    def close(self) -> None:
+        """Stop the worker; safe to call twice."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(OSError):
+                    self._conn.close()
+            if self._process is not None:
+                self._process.join(timeout=2)
+            self._kill()

@@ -1,0 +1,38 @@
+"""``planner_first``: follow the planner's validated plan; explore when there is none.
+
+The PDDL planner module proposes the next step of its plan (candidates with
+``source="planner"``). This policy values such a step above everything else. When the planner
+proposes nothing (the goal is not known yet, no plan exists, the solve timed out) the policy
+falls back to the exploring policy's frontier moves, and each fallback candidate's rationale
+says why, so the trace shows every decision that was not the planner's and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memory.records import Candidate
+from memory.working import WorkingMemory
+from policies.explore import ExplorePolicy
+
+PLAN_VALUE = 1e6
+
+
+class PlannerFirstPolicy(ExplorePolicy):
+    """The planner proposes; exploration is the fallback."""
+
+    async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
+        candidates = list(await super().propose(wm))
+        note = wm.notes.get("planner")
+        why = "no planner module configured"
+        if note is not None:
+            why = note.get("reason") or note.get("status", "")
+        return [
+            Candidate(c.name, c.action, c.kind, c.source, c.target, c.args, f"fallback: {why}")
+            for c in candidates
+        ]
+
+    async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
+        explored = [c for c in candidates if c.source != "planner"]
+        values = iter(await super().evaluate(wm, explored))
+        return [PLAN_VALUE if c.source == "planner" else next(values) for c in candidates]
