@@ -619,11 +619,15 @@ class MemoryOS:
     def _expanded(
         self, ranked: list[tuple[int, float]], top: int, weight: float, where: Where | None
     ) -> list[tuple[int, float]]:
-        expanded = expand(ranked, lambda i: self.graph.neighbours(i, 1), top, weight)
-        new = [i for i, _ in expanded if i not in dict(ranked)]
+        # episode neighbours only: an entity shared by thousands of items would flood the results
+        expanded = expand(
+            ranked, lambda i: self.graph.neighbours(i, 1, via_entities=False), top, weight
+        )
+        direct = {i for i, _ in ranked}
+        new = [i for i, _ in expanded if i not in direct]
         if new:  # neighbours must pass the same filters as direct hits
             allowed = set(self.records.filter_ids({**(where or {}), "id": new}))
-            expanded = [(i, s) for i, s in expanded if i in dict(ranked) or i in allowed]
+            expanded = [(i, s) for i, s in expanded if i in direct or i in allowed]
         return expanded
 
     async def asearch(
