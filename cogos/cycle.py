@@ -158,14 +158,15 @@ class DecisionCycle:
 
     async def _perceive(self, observation: Observation) -> Percept:
         if not self._perceivers:
-            return Percept(observation.facts, observation.text)
+            return Percept(observation.facts, observation.text, None, observation.affordances)
         percepts = [p for m in self._perceivers if (p := await m.perceive(observation, self.wm))]
         if len(percepts) == 1:
             return percepts[0]
         facts: frozenset[tuple[str, ...]] = frozenset().union(*(p.facts for p in percepts))
         text = "\n".join(p.text for p in percepts if p.text)
         embedding = next((p.embedding for p in percepts if p.embedding is not None), None)
-        return Percept(facts, text, embedding)
+        affordances = next((p.affordances for p in percepts if p.affordances), ())
+        return Percept(facts, text, embedding, affordances)
 
     async def _decide(self) -> Decision:
         """Propose, evaluate, select; on a rejection record why and loop (max_rejects times)."""

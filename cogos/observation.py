@@ -28,6 +28,7 @@ class Observation:
     info: Mapping[str, Any]
     facts: frozenset[Atom]
     text: str
+    affordances: tuple[str, ...] = ()
 
     @property
     def success(self) -> bool:
@@ -98,4 +99,5 @@ def _observation(
         info,
         frozenset(tuple(a) for a in facts),
         str(info.get("text", "")),
+        tuple(info.get("admissible_actions") or ()),
     )

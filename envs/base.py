@@ -13,6 +13,10 @@ dict of both ``reset`` and ``step``:
 ``info["optimal_steps"]``
     the length of a shortest solution from the start state (``None`` when unknown); for scoring
     only, policies must not read it.
+``info["admissible_actions"]`` (optional)
+    for environments whose actions are text commands (a ``gymnasium.spaces.Text`` action
+    space, as in ALFWorld), the commands that are admissible now; an inadmissible command is a
+    failed action (``info["action_success"] = False``), never an exception.
 
 Everything else in ``info`` is environment specific. Atoms are plain tuples (hashable, JSON
 friendly as lists) so that ``envs`` does not depend on the kernel.

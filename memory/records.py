@@ -43,16 +43,24 @@ def to_jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Percept:
-    """What perception made of one observation: symbolic facts plus text (and later a vector)."""
+    """What perception made of one observation: facts, text, admissible actions, maybe a vector.
+
+    ``affordances`` are the actions the environment says are admissible now (text commands such
+    as ``"take apple 1 from countertop 1"``); environments with a fixed discrete action set leave
+    it empty and policies use the env's action names instead.
+    """
 
     facts: frozenset[Atom] = frozenset()
     text: str = ""
     embedding: tuple[float, ...] | None = None
+    affordances: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"facts": [list(a) for a in sorted(self.facts)], "text": self.text}
         if self.embedding is not None:
             out["embedding_dim"] = len(self.embedding)
+        if self.affordances:
+            out["affordances"] = list(self.affordances)
         return out
 
 

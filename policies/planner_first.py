@@ -23,6 +23,16 @@ class PlannerFirstPolicy(ExplorePolicy):
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         candidates = list(await super().propose(wm))
+        if not candidates and wm.percept.affordances:
+            # no grid to explore (a text-command world): any admissible command, drawn at random
+            # (seeded), so a fallback never gets stuck repeating one failing action
+            order = self.rng.permutation(len(wm.percept.affordances))
+            candidates = [
+                Candidate(
+                    wm.percept.affordances[i], action=wm.percept.affordances[i], source=self.name
+                )
+                for i in order
+            ]
         note = wm.notes.get("planner")
         why = "no planner module configured"
         if note is not None:
@@ -33,6 +43,9 @@ class PlannerFirstPolicy(ExplorePolicy):
         ]
 
     async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
-        explored = [c for c in candidates if c.source != "planner"]
+        explored = [c for c in candidates if c.source != "planner" and "to" in c.args]
         values = iter(await super().evaluate(wm, explored))
-        return [PLAN_VALUE if c.source == "planner" else next(values) for c in candidates]
+        return [
+            PLAN_VALUE if c.source == "planner" else (next(values) if "to" in c.args else 0.0)
+            for c in candidates
+        ]

@@ -17,6 +17,8 @@ class RandomPolicy(Policy):
     """Uniformly random over the environment's actions."""
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
+        if wm.percept.affordances:  # text-command environments: the admissible commands
+            return [Candidate(cmd, action=cmd, source=self.name) for cmd in wm.percept.affordances]
         return [
             Candidate(name, action=i, source=self.name) for i, name in enumerate(wm.action_names)
         ]

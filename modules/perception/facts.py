@@ -48,4 +48,4 @@ class FactPerception(Module):
         facts = observation.facts
         if self._keep is not None:
             facts = frozenset(a for a in facts if a[0] in self._keep)
-        return Percept(facts, observation.text if self._text else "")
+        return Percept(facts, observation.text if self._text else "", None, observation.affordances)

@@ -44,6 +44,7 @@ from modules.planning.results import GroundAction, PlanResult, PlanStatus
 ADAPTERS: dict[str, str] = {
     "gridnav": "modules.planning.adapters.gridnav:GridNavAdapter",
     "household": "modules.planning.adapters.household:HouseholdAdapter",
+    "minigrid": "modules.planning.adapters.minigrid:MiniGridAdapter",
 }
 
 
