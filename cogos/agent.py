@@ -85,6 +85,7 @@ class Agent:
                 logger=logging.getLogger(f"cogos.{kind}.{instance}"),
                 action_names=self.env.action_names,
                 memory=memory,
+                llm=cfg.llm,
             )
 
         self.modules: list[Module] = [
@@ -187,6 +188,9 @@ class Agent:
             seconds=time.perf_counter() - started,
             truncated=not last.terminated,
         )
+        family = last.info.get("task_family") or observation.info.get("task_family")
+        if family is not None:
+            summary.extra["task_family"] = str(family)
         if self.memory is not None:
             await self.memory.flush()  # every cycle of the episode is durable before it ends
         for component in self._components():

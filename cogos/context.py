@@ -33,3 +33,6 @@ class ComponentContext:
     logger: logging.Logger
     action_names: tuple[str, ...] = ()
     memory: Any | None = None
+    llm: Any | None = None
+    """The run's ``LLMSpec`` (``llm:`` in the config) or None: components that need a model
+    build it from this and fail with a clear config error when it is missing."""

@@ -14,7 +14,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
-    """Run-level metrics.
+    """Run-level metrics (and per task family, for environments that report ``task_family``).
 
     ``mean_steps`` averages over all episodes (failed ones ran to their step limit, which is
     honest for a baseline); ``mean_optimal_ratio`` only over successful episodes with a known
@@ -26,7 +26,34 @@ def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
     seconds = sum(s.seconds for s in summaries)
     optimal = [float(s.optimal_steps) for s in summaries if s.optimal_steps is not None]
     ratios = [r for s in successes if (r := s.optimal_ratio) is not None]
+    families: dict[str, list[EpisodeSummary]] = {}
+    for s in summaries:
+        family = s.extra.get("task_family")
+        if family is not None:
+            families.setdefault(str(family), []).append(s)
+    by_family = {
+        name: {
+            "episodes": len(group),
+            "success_rate": sum(g.success for g in group) / len(group),
+            "mean_steps": _mean([float(g.steps) for g in group]),
+        }
+        for name, group in sorted(families.items())
+    }
+    llm = [s.extra["llm"] for s in summaries if isinstance(s.extra.get("llm"), dict)]
+    llm_figures = (
+        {
+            "llm_calls": sum(u.get("calls", 0) for u in llm),
+            "mean_llm_tokens": _mean(
+                [float(u.get("input_tokens", 0) + u.get("output_tokens", 0)) for u in llm]
+            ),
+            "llm_seconds": sum(u.get("seconds", 0.0) for u in llm),
+        }
+        if llm
+        else {}
+    )
     return {
+        **({"by_task_family": by_family} if by_family else {}),
+        **llm_figures,
         "episodes": n,
         "successes": len(successes),
         "success_rate": len(successes) / n if n else 0.0,

@@ -76,6 +76,31 @@ class AgentSpec(_Strict):
     cycle: CycleSpec = Field(default_factory=CycleSpec)
 
 
+class LLMSpec(_Strict):
+    """A chat model, for the components that reason with one (``llm``, ``neuro_symbolic``...).
+
+    ``provider`` is any LangChain ``init_chat_model`` provider (``openai`` for OpenAI-compatible
+    servers such as vLLM, llama.cpp's server or Ollama's ``/v1`` endpoint via ``base_url``;
+    ``ollama``), ``llamacpp`` for a GGUF file in-process (``model`` is its path; needs the
+    ``llama`` extra), or ``scripted`` (replies taken in order from ``responses``: for tests and
+    offline demos). API keys are read from the environment variable named by ``api_key_env``,
+    never from the config file.
+    """
+
+    provider: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    temperature: float = Field(default=0.0, ge=0)
+    max_tokens: int | None = Field(default=512, ge=1)
+    timeout: float = Field(default=60.0, gt=0, description="seconds per call")
+    max_retries: int = Field(default=3, ge=0, description="retries of failed calls, with backoff")
+    max_repairs: int = Field(default=2, ge=0, description="re-asks after malformed output")
+    cache: str | None = Field(default=None, description="SQLite response cache file")
+    options: dict[str, Any] = Field(default_factory=dict, description="passed to the model")
+    responses: list[str] = Field(default_factory=list, description="scripted provider only")
+
+
 class RunConfig(_Strict):
     """One agent in one environment for a number of episodes: what ``cogos run`` takes."""
 
@@ -91,3 +116,4 @@ class RunConfig(_Strict):
         default_factory=MemoryConfig,
         description="long-term memory; off unless memory.path is set",
     )
+    llm: LLMSpec | None = Field(default=None, description="the chat model, for LLM components")

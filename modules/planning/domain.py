@@ -88,6 +88,8 @@ class Domain:
     text: str
     schemas: dict[str, ActionSchema]
     types: dict[str, str | None]
+    predicates: dict[str, int]
+    """Predicate name -> arity (what an LLM may use when it writes a goal)."""
 
     @classmethod
     def from_text(cls, text: str, source: str = "<domain>") -> Domain:
@@ -128,7 +130,8 @@ class Domain:
         types = {
             t.name: (t.father.name if t.father is not None else None) for t in problem.user_types
         }
-        return cls(problem.name, text, schemas, types)
+        predicates = {f.name: f.arity for f in problem.fluents}
+        return cls(problem.name, text, schemas, types, predicates)
 
     def ground(self, step: GroundAction) -> GroundStep:
         name, args = step

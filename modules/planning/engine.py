@@ -19,6 +19,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -61,6 +62,19 @@ class PlanRequest:
 
 
 _DOMAINS: dict[str, Any] = {}
+_DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.I)
+_PROBLEM_DOMAIN = re.compile(r"\(\s*:domain\s+([^\s()]+)", re.I)
+
+
+def _check_domain_names(domain: str, problem: str) -> None:
+    """Refuse a problem written for another domain (unified-planning ignores ``(:domain X)``)."""
+    declared = _DOMAIN_NAME.search(domain)
+    wanted = _PROBLEM_DOMAIN.search(problem)
+    if declared and wanted and declared.group(1).lower() != wanted.group(1).lower():
+        raise ValueError(
+            f"the problem is for domain {wanted.group(1)!r}, "
+            f"but the domain is {declared.group(1)!r}"
+        )
 
 
 def build_problem(request: PlanRequest) -> Any:
@@ -69,7 +83,11 @@ def build_problem(request: PlanRequest) -> Any:
     from unified_planning.shortcuts import Object
 
     if request.problem_pddl is not None:
-        return PDDLReader().parse_problem_string(request.domain_pddl, request.problem_pddl)
+        _check_domain_names(request.domain_pddl, request.problem_pddl)
+        try:
+            return PDDLReader().parse_problem_string(request.domain_pddl, request.problem_pddl)
+        except KeyError as exc:  # the reader's way of saying a name is not declared
+            raise ValueError(f"the problem uses {exc} which the domain does not declare") from None
     domain = _DOMAINS.get(request.domain_pddl)
     if domain is None:
         domain = _DOMAINS[request.domain_pddl] = PDDLReader().parse_problem_string(
@@ -125,8 +143,22 @@ def solve_in_process(
         "plan": plan,
         "valid": valid,
         "seconds": solved_at - started,
-        "message": "; ".join(str(m) for m in (result.log_messages or [])),
+        "message": _SUMMARY.get(result.status.name, result.status.name.lower()).format(
+            engine=engine
+        ),
+        "log": "\n".join(str(m) for m in (result.log_messages or []))[-4000:],
     }
+
+
+_SUMMARY = {
+    "SOLVED_SATISFICING": "solved by {engine}",
+    "SOLVED_OPTIMALLY": "solved optimally by {engine}",
+    "UNSOLVABLE_PROVEN": "no plan exists: {engine} proved the problem unsolvable",
+    "UNSOLVABLE_INCOMPLETELY": "no plan found: {engine} exhausted its search",
+    "TIMEOUT": "{engine} ran out of time",
+    "MEMOUT": "{engine} ran out of memory",
+    "UNSUPPORTED_PROBLEM": "{engine} does not support this problem's features",
+}
 
 
 def _worker(conn: Connection) -> None:
@@ -155,6 +187,9 @@ class PlannerWorker:
         self.restarts = 0
 
     def _start(self) -> None:
+        # a fixed hash seed for the fork server, so that pyperplan (whose search order depends on
+        # set iteration) finds the same plan in every run; no effect once the server is running
+        os.environ.setdefault("PYTHONHASHSEED", "0")
         parent, child = self._ctx.Pipe()
         self._process = self._ctx.Process(
             target=_worker, args=(child,), daemon=True, name="planner"
@@ -193,8 +228,12 @@ class PlannerWorker:
                 answer = self._conn.recv() if ready else None
             except (EOFError, OSError, BrokenPipeError) as exc:
                 self._kill()
+                self.restarts += 1
                 return PlanResult(
-                    PlanStatus.ERROR, engine=engine, message=f"planner worker died: {exc}"
+                    PlanStatus.ERROR,
+                    engine=engine,
+                    message=f"planner worker died: {exc} (see stderr; a script using the planner "
+                    "needs an `if __name__ == '__main__':` guard)",
                 )
             elapsed = time.perf_counter() - started
             if answer is None:
@@ -222,7 +261,7 @@ class PlannerWorker:
             elapsed,
             answer.get("message", ""),
             validated=bool(answer.get("valid")),
-            extra={"engine_seconds": answer.get("seconds")},
+            extra={"engine_seconds": answer.get("seconds"), "log": answer.get("log", "")},
         )
 
     async def asolve(

@@ -104,6 +104,7 @@ class PlannerModule(Module):
         self.plan: list[GroundAction] = []
         self.expected: frozenset[Atom] = frozenset()
         self.stats: dict[str, int] = {}
+        self._failed: dict[str, PlanResult] = {}
 
     async def stop(self) -> None:
         self.worker.close()
@@ -114,6 +115,7 @@ class PlannerModule(Module):
         self.plan = []
         self.expected = frozenset()
         self.stats = {"solves": 0, "cache_hits": 0, "replans": 0, "timeouts": 0, "failures": 0}
+        self._failed = {}
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
         summary.extra.setdefault("planner", dict(self.stats))
@@ -127,6 +129,10 @@ class PlannerModule(Module):
         if isinstance(planning, str):
             self.plan = []
             self._note(wm, "no_problem", planning)
+            return []
+        if planning.goal <= planning.state:
+            self.plan = []
+            self._note(wm, "goal_satisfied", "the goal holds in the current state")
             return []
         if self.plan and not self._still_valid(planning):
             self.plan = []
@@ -169,6 +175,9 @@ class PlannerModule(Module):
 
     async def _solve(self, planning: PlanningState) -> PlanResult:
         key = planning.key(self.domain.name)
+        failed = self._failed.get(key)
+        if failed is not None:  # the very same problem already failed: do not ask again
+            return failed
         if self.cache is not None:
             started = time.perf_counter()
             plan = await asyncio.to_thread(self.cache.get, key)
@@ -196,6 +205,8 @@ class PlannerModule(Module):
             self.stats["timeouts"] += 1
         if not result.status.solved or result.plan is None:
             self.stats["failures"] += 1
+            if result.status is not PlanStatus.TIMEOUT:
+                self._failed[key] = result
             return result
         if self.cache is not None:
             await asyncio.to_thread(

@@ -1,7 +1,9 @@
 """Grid navigation (the built-in maze): optimistic planning over unknown cells.
 
 Beliefs: the cells' adjacency seen blocked, the goal cell once seen (or recalled), the agent's
-cell, and the grid size from the task facts (``("grid", rows, cols)``). The planning state says
+cell, and the grid size from the task facts (``("grid", rows, cols)``). The goal planned for is
+working memory's goal (from the task, or from a goal-setting module such as ``llm.goal``), else
+``(at <goal cell>)`` once the goal cell has been seen. The planning state says
 every adjacent pair is open unless seen blocked, so a plan may run through unseen cells; when a
 wall shows up on it, execution monitoring notices that the next step's precondition no longer
 holds and the module replans from where the agent is.
@@ -86,14 +88,13 @@ class GridNavAdapter(DomainAdapter):
             return "the grid size is unknown (no ('grid', rows, cols) task fact)"
         if self.position is None:
             return "the agent's cell is unknown"
-        if self.goal is None:
-            return "the goal cell has not been seen yet"
+        goal = wm.goal_facts  # set by the task, or by a goal-setting module (e.g. llm.goal)
+        if not goal:
+            if self.goal is None:
+                return "the goal cell has not been seen yet"
+            goal = frozenset({("at", self.goal)})
         opened = self._open_all - {("open", a, b) for a, b in self.blocked}
-        return PlanningState(
-            self._objects,
-            opened | {("at", self.position)},
-            frozenset({("at", self.goal)}),
-        )
+        return PlanningState(self._objects, opened | {("at", self.position)}, goal)
 
     def candidate(self, step: GroundAction, wm: WorkingMemory) -> Candidate:
         name, (src, dst) = step

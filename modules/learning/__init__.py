@@ -1,0 +1,1 @@
+"""Learning modules: what an agent keeps from its experience."""

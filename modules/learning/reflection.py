@@ -1,0 +1,88 @@
+"""``learning.reflect``: after each episode, write its outcome and a lesson to semantic memory.
+
+With an LLM configured the lesson is the model's one-sentence reflection on the episode (its
+task, outcome and last steps); without one it is a plain record of the outcome ("succeeded at
+... in 12 steps"). Either way it is stored as a ``fact`` marked ``lesson: 1`` with the task, and
+the LLM components recall the lessons relevant to a new task into their prompts. Needs a memory
+OS (``memory.path``); without one it does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from cogos.context import ComponentContext
+from cogos.episode import EpisodeStart, EpisodeSummary
+from cogos.module import Module, Phase
+from memory.records import CycleRecord
+from memory.working import WorkingMemory
+from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
+from modules.llm.lessons import store_lesson
+from modules.llm.usage import add_usage
+
+
+class ReflectOptions(BaseModel):
+    """Options of ``learning.reflect``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    use_llm: bool = True
+
+
+class ReflectionModule(Module):
+    """See the module docstring."""
+
+    Options = ReflectOptions
+    phases: ClassVar = frozenset({Phase.LEARN})
+
+    def __init__(self, ctx: ComponentContext) -> None:
+        super().__init__(ctx)
+        opts = self.options
+        assert isinstance(opts, ReflectOptions)
+        self.client: LLMClient | None = None
+        if opts.use_llm and ctx.llm is not None:
+            from modules.llm.chat import build_chat_model
+
+            self.client = LLMClient(
+                ctx.llm, build_chat_model(ctx.llm), bus=ctx.bus, source=ctx.name
+            )
+        self.steps: list[str] = []
+        self.task = ""
+        self.episode_id = ""
+
+    async def begin_episode(self, episode: EpisodeStart) -> None:
+        self.steps = []
+        self.task = episode.goal_text
+        self.episode_id = episode.episode_id
+
+    async def learn(self, record: CycleRecord, wm: WorkingMemory) -> None:
+        ok = record.outcome.info.get("action_success", True)
+        self.steps.append(f"{record.decision.chosen.name}{'' if ok else ' (failed)'}")
+
+    async def end_episode(self, summary: EpisodeSummary) -> None:
+        outcome = (
+            f"succeeded in {summary.steps} steps"
+            if summary.success
+            else f"failed after {summary.steps} steps"
+        )
+        lesson = f"Task '{self.task}': {outcome}."
+        if self.client is not None:
+            try:
+                answer = await _reflect(self.client, self.task, outcome, self.steps)
+                lesson = answer
+            except (LLMOutputError, LLMCallError) as exc:
+                self.ctx.logger.warning("no lesson from the model: %s", exc)
+            add_usage(summary.extra, self.client.usage)
+            self.client.usage = type(self.client.usage)()
+        await store_lesson(
+            self.ctx.memory, self.task, lesson, success=summary.success, episode=self.episode_id
+        )
+
+
+async def _reflect(client: LLMClient, task: str, outcome: str, steps: list[str]) -> str:
+    from modules.llm.reasoning import reflect
+
+    answer = await reflect(client, task, outcome, steps)
+    return answer.value.lesson

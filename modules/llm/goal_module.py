@@ -1,0 +1,129 @@
+"""``llm.goal``: the LLM turns the task text into the planner's goal (LLM+P).
+
+At an episode's first cycle (and whenever the previous proposal round was rejected, e.g. because
+the planner proved the goal infeasible) the module asks the model for the goal as PDDL atoms over
+the world's objects and the planning domain's predicates, checks them (unknown predicates,
+wrong arity and unknown objects are sent back for repair), and puts them in working memory's
+goal slot, which the planner module plans for. With ``mode: subgoals`` it asks for an ordered
+list of subgoals instead and hands them to the planner one at a time, moving on when the planner
+reports the current one satisfied.
+
+Place it before ``planner.pddl`` in the modules list: modules propose in config order, so the
+planner sees the new goal in the same round. It proposes no actions itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cogos.context import ComponentContext
+from cogos.episode import EpisodeStart, EpisodeSummary
+from cogos.errors import ConfigError
+from cogos.module import Module, Phase
+from memory.records import Atom, Candidate
+from memory.working import WorkingMemory
+from modules.llm.chat import build_chat_model, require_llm
+from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
+from modules.llm.lessons import recall_lessons
+from modules.llm.reasoning import decompose, translate_goal
+from modules.llm.usage import add_usage
+from modules.llm.world import world_objects
+from modules.planning.domain import DomainError, load_domain
+
+
+class GoalOptions(BaseModel):
+    """Options of ``llm.goal``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: str = Field(default="household", description="planning domain the goal is written in")
+    mode: Literal["goal", "subgoals"] = "goal"
+    lessons: int = Field(default=3, ge=0, description="lessons recalled into the prompt")
+
+
+class GoalModule(Module):
+    """See the module docstring."""
+
+    Options = GoalOptions
+    phases: ClassVar = frozenset({Phase.PROPOSE})
+
+    def __init__(self, ctx: ComponentContext) -> None:
+        super().__init__(ctx)
+        opts = self.options
+        assert isinstance(opts, GoalOptions)
+        self.opts = opts
+        spec = require_llm(ctx.llm, f"module {ctx.name!r}")
+        try:
+            self.domain = load_domain(opts.domain)
+        except DomainError as exc:
+            raise ConfigError(str(exc), key=f"module {ctx.name}.options.domain") from exc
+        self.client = LLMClient(spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.subgoals: list[frozenset[Atom]] = []
+        self.translated = False
+        self.task = ""
+        self.feedback: list[str] = []
+
+    async def begin_episode(self, episode: EpisodeStart) -> None:
+        self._reset()
+        self.task = episode.goal_text
+
+    async def end_episode(self, summary: EpisodeSummary) -> None:
+        add_usage(summary.extra, self.client.usage)
+        self.client.usage = type(self.client.usage)()
+
+    async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
+        rejected = [r.reason for r in wm.rejections]
+        if self.translated and not rejected:
+            self._advance(wm)
+            return []
+        self.feedback.extend(rejected)
+        objects = world_objects(wm)
+        lessons = await recall_lessons(self.ctx.memory, self.task, self.opts.lessons)
+        try:
+            if self.opts.mode == "goal":
+                goal, _ = await translate_goal(
+                    self.client,
+                    self.task,
+                    self.domain.predicates,
+                    objects,
+                    lessons=lessons,
+                    feedback=self.feedback,
+                )
+                self.subgoals = [goal]
+            else:
+                self.subgoals, _ = await decompose(
+                    self.client,
+                    self.task,
+                    self.domain.predicates,
+                    objects,
+                    lessons=lessons,
+                    feedback=self.feedback,
+                )
+        except (LLMOutputError, LLMCallError) as exc:
+            # no goal from the model: do not fall back to the task's own goal facts, which an
+            # LLM+P evaluation must not see; the planner then has only what the agent perceives
+            wm.goal_facts = frozenset()
+            wm.notes["llm.goal"] = {"status": "failed", "error": str(exc)}
+            self.translated = True
+            return []
+        self.translated = True
+        wm.goal_facts = self.subgoals[0]
+        wm.notes["llm.goal"] = {
+            "status": "translated",
+            "goal": [list(a) for a in sorted(self.subgoals[-1])],
+            "subgoals": len(self.subgoals),
+        }
+        return []
+
+    def _advance(self, wm: WorkingMemory) -> None:
+        """Subgoals: move on once the planner reports the current one satisfied."""
+        note: dict[str, Any] = wm.notes.get("planner") or {}
+        if len(self.subgoals) > 1 and note.get("status") == "goal_satisfied":
+            self.subgoals.pop(0)
+            wm.goal_facts = self.subgoals[0]

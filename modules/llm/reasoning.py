@@ -1,0 +1,139 @@
+"""The reasoning steps, each a prompt file plus a schema plus a check against the world.
+
+* :func:`translate_goal`: task text -> PDDL goal atoms (LLM+P, Liu et al. 2023);
+* :func:`decompose`: task text -> ordered subgoals, each reached by the planner;
+* :func:`rank_actions`: percept + admissible actions -> scored candidates;
+* :func:`reflect`: a finished episode -> a one-sentence lesson.
+
+The checks reject answers that name predicates or objects that do not exist (with the wrong
+arity, or actions that are not admissible now); the client shows the reason to the model and
+asks again. ``feedback`` carries a planner's verdict on an earlier answer into the prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from memory.records import Atom
+from modules.llm.client import Answer, LLMClient
+from modules.llm.prompting import render, section
+from modules.llm.schemas import ActionAnswer, GoalAnswer, LessonAnswer, SubgoalAnswer
+
+
+def _listing(predicates: Mapping[str, int], objects: Mapping[str, str]) -> tuple[str, str]:
+    preds = "\n".join(f"- {name}/{arity}" for name, arity in sorted(predicates.items()))
+    objs = "\n".join(f"- {name}: {kind}" for name, kind in sorted(objects.items()))
+    return preds, objs
+
+
+def check_atoms(
+    atoms: Sequence[Sequence[str]], predicates: Mapping[str, int], objects: Mapping[str, str]
+) -> str | None:
+    """Why these atoms cannot be a goal here (unknown predicate, wrong arity, unknown object)."""
+    for atom in atoms:
+        if not atom:
+            return "an atom is empty"
+        name, args = atom[0], atom[1:]
+        if name not in predicates:
+            return f"unknown predicate {name!r} (known: {', '.join(sorted(predicates))})"
+        if len(args) != predicates[name]:
+            return f"{name} takes {predicates[name]} argument(s), got {len(args)}"
+        missing = [a for a in args if a not in objects]
+        if missing:
+            return f"unknown object(s) {', '.join(map(repr, missing))} in {list(atom)}"
+    return None
+
+
+async def translate_goal(
+    client: LLMClient,
+    task: str,
+    predicates: Mapping[str, int],
+    objects: Mapping[str, str],
+    *,
+    lessons: Sequence[str] = (),
+    feedback: Sequence[str] = (),
+) -> tuple[frozenset[Atom], Answer[GoalAnswer]]:
+    preds, objs = _listing(predicates, objects)
+    system, user = render(
+        "goal",
+        task=task,
+        predicates=preds,
+        objects=objs,
+        lessons=section("Lessons from earlier episodes", list(lessons)),
+        feedback=section("Earlier answers were rejected", list(feedback)),
+    )
+    answer = await client.ask(
+        system,
+        user,
+        GoalAnswer,
+        check=lambda a: check_atoms(a.goal, predicates, objects),
+        what="goal",
+    )
+    return frozenset(tuple(a) for a in answer.value.goal), answer
+
+
+async def decompose(
+    client: LLMClient,
+    task: str,
+    predicates: Mapping[str, int],
+    objects: Mapping[str, str],
+    *,
+    lessons: Sequence[str] = (),
+    feedback: Sequence[str] = (),
+) -> tuple[list[frozenset[Atom]], Answer[SubgoalAnswer]]:
+    preds, objs = _listing(predicates, objects)
+    system, user = render(
+        "subgoals",
+        task=task,
+        predicates=preds,
+        objects=objs,
+        lessons=section("Lessons from earlier episodes", list(lessons)),
+        feedback=section("Earlier answers were rejected", list(feedback)),
+    )
+
+    def check(answer: SubgoalAnswer) -> str | None:
+        for sub in answer.subgoals:
+            problem = check_atoms(sub, predicates, objects)
+            if problem:
+                return problem
+        return None
+
+    answer = await client.ask(system, user, SubgoalAnswer, check=check, what="subgoals")
+    return [frozenset(tuple(a) for a in sub) for sub in answer.value.subgoals], answer
+
+
+async def rank_actions(
+    client: LLMClient,
+    task: str,
+    percept: str,
+    actions: Sequence[str],
+    *,
+    k: int = 3,
+    lessons: Sequence[str] = (),
+    feedback: Sequence[str] = (),
+) -> Answer[ActionAnswer]:
+    allowed = set(actions)
+    system, user = render(
+        "actions",
+        task=task,
+        percept=percept or "(nothing described)",
+        actions="\n".join(f"- {a}" for a in actions),
+        k=k,
+        lessons=section("Lessons from earlier episodes", list(lessons)),
+        feedback=section("Earlier choices were rejected", list(feedback)),
+    )
+
+    def check(answer: ActionAnswer) -> str | None:
+        bad = [r.action for r in answer.actions if r.action not in allowed]
+        return f"not among the actions available now: {bad}" if bad else None
+
+    return await client.ask(system, user, ActionAnswer, check=check, what="actions")
+
+
+async def reflect(
+    client: LLMClient, task: str, outcome: str, steps: Sequence[str]
+) -> Answer[LessonAnswer]:
+    system, user = render(
+        "reflect", task=task, outcome=outcome, steps="\n".join(f"- {s}" for s in steps[-15:])
+    )
+    return await client.ask(system, user, LessonAnswer, what="lesson")

@@ -1,0 +1,279 @@
+"""Classical-planning benchmark problems in the style of the IPC, generated here.
+
+The planner tests and ``bench/planner.py`` need problems of known structure and tunable size in
+standard domains (blocksworld, gripper, logistics; the domain files are shipped next to
+``gridnav.pddl``). The IPC suites themselves are not available offline, so small seeded
+generators write them instead: the same seed always gives the same problem text (a benchmark
+run or a failing test can be reproduced), different seeds give different problems.
+
+Every generator builds a :class:`GeneratedProblem` first (typed objects, initial atoms, goal
+atoms as plain tuples, lowercase like unified-planning's PDDL reader makes them) and renders its
+PDDL from that, so a test can check a plan against the generator's own data (replaying it with
+:meth:`modules.planning.domain.Domain.replay`) rather than trusting what an engine parsed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from dataclasses import dataclass
+
+from memory.records import Atom
+from modules.planning.domain import load_domain
+
+DOMAINS = ("blocksworld", "gripper", "logistics")
+"""The IPC domains shipped in ``modules/planning/domains`` (file name = PDDL domain name)."""
+
+
+@dataclass(frozen=True)
+class GeneratedProblem:
+    """A problem as data; :meth:`to_pddl` renders it, ``init``/``goal`` check plans against it."""
+
+    name: str
+    domain: str
+    objects: tuple[tuple[str, str], ...]
+    init: frozenset[Atom]
+    goal: frozenset[Atom]
+    comment: str = ""
+
+    def to_pddl(self) -> str:
+        """The PDDL problem text (objects grouped by type, atoms sorted: stable output)."""
+        by_type: dict[str, list[str]] = {}
+        for name, type_name in self.objects:
+            by_type.setdefault(type_name, []).append(name)
+        objects = "\n".join(f"    {' '.join(names)} - {t}" for t, names in by_type.items())
+        init = "\n".join(f"    {_atom(a)}" for a in sorted(self.init))
+        goal = "\n".join(f"      {_atom(a)}" for a in sorted(self.goal))
+        header = f"; {self.comment}\n" if self.comment else ""
+        return (
+            f"{header}(define (problem {self.name})\n"
+            f"  (:domain {self.domain})\n"
+            f"  (:objects\n{objects})\n"
+            f"  (:init\n{init})\n"
+            f"  (:goal (and\n{goal})))\n"
+        )
+
+
+def _atom(atom: Atom) -> str:
+    return f"({' '.join(atom)})"
+
+
+def domain_text(name: str) -> str:
+    """The shipped domain's PDDL (parsed and checked once by :func:`load_domain`, then cached)."""
+    return load_domain(name).text
+
+
+# --- blocksworld -------------------------------------------------------------------------------
+
+
+def _random_towers(blocks: list[str], rng: random.Random, max_towers: int) -> list[list[str]]:
+    """The blocks in a random order, cut into 1..max_towers towers (bottom block first).
+
+    Not the uniform distribution over states of IPC's ``bwstates``, but it gives the same kind
+    of problems: a few towers of mixed heights that must be taken apart and rebuilt.
+    """
+    order = blocks[:]
+    rng.shuffle(order)
+    k = rng.randint(1, max(1, min(max_towers, len(order))))
+    cuts = sorted(rng.sample(range(1, len(order)), k - 1)) if k > 1 else []
+    bounds = [0, *cuts, len(order)]
+    return [order[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def blocksworld_instance(n_blocks: int, seed: int) -> GeneratedProblem:
+    """Random initial towers and random goal towers, from a generator seeded by the arguments.
+
+    The goal lists the goal towers' ``on`` facts only, as the IPC-2000 problems do (a block with
+    nothing under it in the goal may end anywhere).
+
+    Re-draws (from the same seeded generator, so still deterministic) when the goal would be
+    empty or already true in the initial state, so every problem needs at least one move.
+    """
+    if n_blocks < 2:
+        raise ValueError("blocksworld needs at least 2 blocks")
+    rng = random.Random(f"blocksworld/{n_blocks}/{seed}")
+    blocks = [f"b{i}" for i in range(1, n_blocks + 1)]
+    max_towers = math.isqrt(n_blocks) + 1
+    init_towers = _random_towers(blocks, rng, max_towers)
+    init: set[Atom] = {("handempty",)}
+    for tower in init_towers:
+        init.add(("ontable", tower[0]))
+        init.add(("clear", tower[-1]))
+        init.update(("on", upper, lower) for lower, upper in itertools.pairwise(tower))
+    while True:
+        goal_towers = _random_towers(blocks, rng, min(max_towers, n_blocks - 1))
+        goal = {
+            ("on", upper, lower)
+            for tower in goal_towers
+            for lower, upper in itertools.pairwise(tower)
+        }
+        if goal and not goal <= init:
+            break
+    return GeneratedProblem(
+        f"blocksworld-{n_blocks}-s{seed}",
+        "blocksworld",
+        tuple((b, "block") for b in blocks),
+        frozenset(init),
+        frozenset(goal),
+        f"generated by modules/planning/ipc.py: blocksworld, {n_blocks} blocks, seed {seed}",
+    )
+
+
+def blocksworld_problem(n_blocks: int, seed: int) -> str:
+    """PDDL text of :func:`blocksworld_instance`."""
+    return blocksworld_instance(n_blocks, seed).to_pddl()
+
+
+# --- gripper -----------------------------------------------------------------------------------
+
+
+def gripper_instance(n_balls: int) -> GeneratedProblem:
+    """IPC-1998 gripper: every ball starts in ``rooma`` with the robot, and must be in ``roomb``.
+
+    No seed: the IPC family is fully determined by its size (its ``probNN`` has ``2*NN + 2``
+    balls), and so is this one. Plans are long (about 3 actions per ball) but easy to find.
+    """
+    if n_balls < 1:
+        raise ValueError("gripper needs at least 1 ball")
+    balls = [f"ball{i}" for i in range(1, n_balls + 1)]
+    objects = (
+        ("rooma", "room"),
+        ("roomb", "room"),
+        ("left", "gripper"),
+        ("right", "gripper"),
+        *((b, "ball") for b in balls),
+    )
+    init: set[Atom] = {("at-robby", "rooma"), ("free", "left"), ("free", "right")}
+    init.update(("at", b, "rooma") for b in balls)
+    return GeneratedProblem(
+        f"gripper-{n_balls}",
+        "gripper",
+        objects,
+        frozenset(init),
+        frozenset(("at", b, "roomb") for b in balls),
+        f"generated by modules/planning/ipc.py: gripper, {n_balls} balls",
+    )
+
+
+def gripper_problem(n_balls: int) -> str:
+    """PDDL text of :func:`gripper_instance`."""
+    return gripper_instance(n_balls).to_pddl()
+
+
+# --- logistics ---------------------------------------------------------------------------------
+
+
+def logistics_instance(
+    n_cities: int,
+    n_packages: int,
+    seed: int,
+    *,
+    locations_per_city: int = 2,
+    n_airplanes: int = 1,
+) -> GeneratedProblem:
+    """IPC-2000 logistics, seeded by the arguments: cities with an airport, places and a truck.
+
+    Each city has one airport among its ``locations_per_city`` places and one truck; airplanes
+    start at random airports, trucks at random places of their city, each package at a random
+    place with a goal place different from its start (so it must move, often by truck, airplane
+    and truck again).
+    """
+    if n_cities < 1 or n_packages < 1 or locations_per_city < 1 or n_airplanes < 1:
+        raise ValueError("logistics needs at least 1 city, package, location and airplane")
+    rng = random.Random(
+        f"logistics/{n_cities}/{n_packages}/{locations_per_city}/{n_airplanes}/{seed}"
+    )
+    objects: list[tuple[str, str]] = []
+    init: set[Atom] = set()
+    places: list[str] = []
+    airports: list[str] = []
+    for c in range(1, n_cities + 1):
+        city = f"city{c}"
+        objects.append((city, "city"))
+        here = [f"apt{c}"] + [f"pos{c}-{j}" for j in range(1, locations_per_city)]
+        objects.append((here[0], "airport"))
+        objects.extend((p, "location") for p in here[1:])
+        init.update(("in-city", p, city) for p in here)
+        truck = f"tru{c}"
+        objects.append((truck, "truck"))
+        init.add(("at", truck, rng.choice(here)))
+        places.extend(here)
+        airports.append(here[0])
+    for a in range(1, n_airplanes + 1):
+        objects.append((f"apn{a}", "airplane"))
+        init.add(("at", f"apn{a}", rng.choice(airports)))
+    goal: set[Atom] = set()
+    for p in range(1, n_packages + 1):
+        pkg = f"obj{p}"
+        objects.append((pkg, "package"))
+        start = rng.choice(places)
+        init.add(("at", pkg, start))
+        if len(places) > 1:
+            goal.add(("at", pkg, rng.choice([q for q in places if q != start])))
+    if not goal:
+        raise ValueError("logistics with a single place has nothing to deliver")
+    return GeneratedProblem(
+        f"logistics-{n_cities}c-{n_packages}p-s{seed}",
+        "logistics",
+        tuple(objects),
+        frozenset(init),
+        frozenset(goal),
+        f"generated by modules/planning/ipc.py: logistics, {n_cities} cities, {n_packages} "
+        f"packages, {locations_per_city} places per city, {n_airplanes} airplane(s), seed {seed}",
+    )
+
+
+def logistics_problem(
+    n_cities: int,
+    n_packages: int,
+    seed: int,
+    *,
+    locations_per_city: int = 2,
+    n_airplanes: int = 1,
+) -> str:
+    """PDDL text of :func:`logistics_instance`."""
+    return logistics_instance(
+        n_cities,
+        n_packages,
+        seed,
+        locations_per_city=locations_per_city,
+        n_airplanes=n_airplanes,
+    ).to_pddl()
+
+
+# --- suites ------------------------------------------------------------------------------------
+
+
+def generated_instances(quick: bool) -> list[GeneratedProblem]:
+    """The benchmark suite as data, easy to moderately hard.
+
+    ``quick`` keeps to sizes every engine here solves in about a second (a smoke run); the full
+    suite adds sizes where the pure-Python pyperplan runs out of time (blocksworld with 20 and
+    more blocks, big gripper and logistics), which Fast Downward still solves quickly: coverage
+    then tells the engines apart.
+    """
+    problems: list[GeneratedProblem] = [
+        blocksworld_instance(6, 1),
+        blocksworld_instance(10, 2),
+        gripper_instance(4),
+        gripper_instance(10),
+        logistics_instance(2, 4, 1),
+        logistics_instance(3, 6, 2),
+    ]
+    if not quick:
+        problems += [
+            blocksworld_instance(14, 3),
+            blocksworld_instance(20, 4),
+            blocksworld_instance(25, 5),
+            gripper_instance(20),
+            gripper_instance(42),
+            logistics_instance(4, 10, 3, locations_per_city=3),
+            logistics_instance(6, 16, 4, locations_per_city=3, n_airplanes=2),
+        ]
+    return problems
+
+
+def generated_suite(quick: bool) -> list[tuple[str, str, str]]:
+    """``(name, domain name, problem PDDL)`` for :func:`generated_instances`."""
+    return [(p.name, p.domain, p.to_pddl()) for p in generated_instances(quick)]
