@@ -106,6 +106,7 @@ class Agent:
         )
         self._started: list[Module | Policy] = []
         self._running = False
+        self._stop = False
 
     def _components(self) -> list[Module | Policy]:
         return [*self.modules, self.policy]
@@ -143,33 +144,21 @@ class Agent:
         self._running = False
 
     async def run_episode(self, episode: int, seed: int) -> EpisodeSummary:
-        """Reset the environment with ``seed`` and run cycles until the episode ends."""
+        """Reset the environment with ``seed`` and run cycles until the episode ends.
+
+        :meth:`request_stop` ends it early, after the current cycle (reported as truncated).
+        """
         if not self._running:
             raise LifecycleError(f"agent {self.name!r} is not started; use 'async with agent'")
         started = time.perf_counter()
         observation = self.env.reset(seed=seed)
-        optimal = observation.info.get("optimal_steps")
-        episode_id = f"{self.run_id}:{episode}"
-        self.wm.reset(
-            episode=episode,
-            goal_text=self.env.task_text,
-            goal_facts=self.env.goal_facts,
-            action_names=self.env.action_names,
-            episode_id=episode_id,
-            task_facts=self.env.task_facts,
-        )
-        start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts, episode_id)
-        for component in self._components():
-            await component.begin_episode(start)
-        await self._publish_episode(
-            "start", {"episode": episode, "seed": seed, "goal": start.goal_text}
-        )
-
+        await self.begin_episode(episode, seed)
         episode_return = 0.0
         cycles = 0
         max_cycles = self.config.agent.cycle.max_cycles
         last = observation
-        while cycles < max_cycles:
+        self._stop = False
+        while cycles < max_cycles and not self._stop:
             _, next_observation = await self.cycle.run(last)
             cycles += 1
             if next_observation is not None:
@@ -177,6 +166,7 @@ class Agent:
                 episode_return += last.reward
                 if last.terminated or last.truncated:
                     break
+        optimal = observation.info.get("optimal_steps")
         summary = EpisodeSummary(
             episode=episode,
             seed=seed,
@@ -191,12 +181,43 @@ class Agent:
         family = last.info.get("task_family") or observation.info.get("task_family")
         if family is not None:
             summary.extra["task_family"] = str(family)
+        await self.end_episode(summary)
+        return summary
+
+    def request_stop(self) -> None:
+        """End the running episode after its current cycle."""
+        self._stop = True
+
+    async def begin_episode(self, episode: int, seed: int) -> EpisodeStart:
+        """Reset working memory from the env's task and tell every component.
+
+        Split from :meth:`run_episode` for agents whose environment is driven from outside (the
+        daemon's ``observe`` command): they begin, then conclude cycles as observations arrive.
+        """
+        episode_id = f"{self.run_id}:{episode}"
+        self.wm.reset(
+            episode=episode,
+            goal_text=self.env.task_text,
+            goal_facts=self.env.goal_facts,
+            action_names=self.env.action_names,
+            episode_id=episode_id,
+            task_facts=self.env.task_facts,
+        )
+        start = EpisodeStart(episode, seed, self.wm.goal_text, self.wm.goal_facts, episode_id)
+        for component in self._components():
+            await component.begin_episode(start)
+        await self._publish_episode(
+            "start", {"episode": episode, "seed": seed, "goal": start.goal_text, "id": episode_id}
+        )
+        return start
+
+    async def end_episode(self, summary: EpisodeSummary) -> None:
+        """Make the episode durable, then tell every component and the bus that it ended."""
         if self.memory is not None:
             await self.memory.flush()  # every cycle of the episode is durable before it ends
         for component in self._components():
             await component.end_episode(summary)
         await self._publish_episode("end", summary.to_json())
-        return summary
 
     async def _publish_episode(self, kind: str, payload: dict[str, Any]) -> None:
         topic = EPISODE_TOPIC + kind

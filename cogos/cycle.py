@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cogos.bus import Bus
@@ -33,6 +34,28 @@ from memory.records import (
 from memory.working import WorkingMemory
 
 TOPIC_PREFIX = "cycle/"
+
+
+@dataclass
+class PendingCycle:
+    """A cycle that has decided but not yet seen what its action did."""
+
+    percept: Percept
+    retrieved: list[RetrievedItem]
+    decision: Decision
+    durations: dict[str, float]
+    decided_at: float
+
+
+def outcome_of(observation: Observation) -> Outcome:
+    """What an external action did, read off the observation that followed it."""
+    return Outcome(
+        observation.reward,
+        observation.terminated,
+        observation.truncated,
+        observation.success if observation.terminated else None,
+        {"action_success": observation.info.get("action_success", True)},
+    )
 
 
 class CycleSink(Protocol):
@@ -84,15 +107,32 @@ class DecisionCycle:
         Returns the record and the next observation, or None when the chosen action was
         internal (the environment did not move; the next cycle perceives the same observation).
         """
+        pending = await self.deliberate(observation)
+        chosen = pending.decision.chosen
+        next_observation: Observation | None = None
+        if chosen.kind == "external":
+            next_observation = self.env.step(chosen.action)
+            outcome = outcome_of(next_observation)
+            self.wm.step += 1
+        else:
+            outcome = await self.execute_internal(chosen)
+        record = await self.conclude(pending, outcome)
+        return record, next_observation
+
+    async def deliberate(self, observation: Observation) -> PendingCycle:
+        """Perceive, retrieve, propose / evaluate / select: everything before acting.
+
+        Split from :meth:`run` so that an agent driven from outside (the daemon's external
+        environments) can send the chosen action away and conclude the cycle when the next
+        observation arrives.
+        """
         wm = self.wm
         clock = time.perf_counter
         t0 = clock()
-
         percept = await self._perceive(observation)
         wm.begin_cycle(percept)
         await self._emit("percept", percept)
         t1 = clock()
-
         retrieved: list[RetrievedItem] = []
         for module in self._retrievers:
             retrieved.extend(await module.retrieve(wm))
@@ -100,61 +140,58 @@ class DecisionCycle:
         if self._retrievers:
             await self._emit("retrieve", retrieved)
         t2 = clock()
-
         decision = await self._decide()
         await self._emit("select", decision)
         t3 = clock()
+        return PendingCycle(
+            percept,
+            retrieved,
+            decision,
+            {"perceive": t1 - t0, "retrieve": t2 - t1, "decide": t3 - t2},
+            t3,
+        )
 
-        chosen = decision.chosen
-        next_observation: Observation | None = None
-        if chosen.kind == "external":
-            next_observation = self.env.step(chosen.action)
-            outcome = Outcome(
-                next_observation.reward,
-                next_observation.terminated,
-                next_observation.truncated,
-                next_observation.success if next_observation.terminated else None,
-                {"action_success": next_observation.info.get("action_success", True)},
+    async def execute_internal(self, chosen: Candidate) -> Outcome:
+        """Carry out an internal action through the module it targets."""
+        executor = self._executors.get(chosen.target or "")
+        if executor is None:
+            raise CycleError(
+                f"internal action {chosen.name!r} targets {chosen.target!r}, which is no "
+                f"module with the execute phase (have: {', '.join(self._executors) or 'none'})"
             )
-            wm.step += 1
-        else:
-            executor = self._executors.get(chosen.target or "")
-            if executor is None:
-                raise CycleError(
-                    f"internal action {chosen.name!r} targets {chosen.target!r}, which is no "
-                    f"module with the execute phase (have: {', '.join(self._executors) or 'none'})"
-                )
-            outcome = await executor.execute(chosen, wm)
+        return await executor.execute(chosen, self.wm)
+
+    async def conclude(self, pending: PendingCycle, outcome: Outcome) -> CycleRecord:
+        """Record what the chosen action did, let modules learn, and commit the cycle."""
+        wm = self.wm
+        clock = time.perf_counter
+        chosen = pending.decision.chosen
         wm.last_action = chosen
         wm.last_outcome = outcome
         await self._emit("execute", {"action": chosen, "outcome": outcome})
         t4 = clock()
-
-        durations: dict[str, float] = {}
+        durations = dict(pending.durations, execute=t4 - pending.decided_at)
         record = CycleRecord(
             self.agent,
             wm.episode,
             wm.cycle,
             wm.step,
             time.time(),
-            percept,
-            retrieved,
-            decision,
+            pending.percept,
+            pending.retrieved,
+            pending.decision,
             outcome,
             durations,
             wm.episode_id,
         )
         for module in self._learners:
             await module.learn(record, wm)
-        t5 = clock()
-        durations.update(
-            perceive=t1 - t0, retrieve=t2 - t1, decide=t3 - t2, execute=t4 - t3, learn=t5 - t4
-        )
+        durations["learn"] = clock() - t4
         if self.sink is not None:
             await self.sink.commit(record)
         await self._emit("commit", record)
         wm.cycle += 1
-        return record, next_observation
+        return record
 
     async def _perceive(self, observation: Observation) -> Percept:
         if not self._perceivers:

@@ -15,6 +15,7 @@ import click
 
 from cogos._version import __version__
 from cogos.cli.components_cmd import components
+from cogos.cli.daemon_cmd import daemon
 from cogos.cli.replay_cmd import replay
 from cogos.cli.run_cmd import run
 
@@ -40,6 +41,7 @@ def cli(verbose: int) -> None:
 cli.add_command(run)
 cli.add_command(replay)
 cli.add_command(components)
+cli.add_command(daemon)
 
 
 def _load_plugins() -> None:

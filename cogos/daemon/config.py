@@ -1,0 +1,104 @@
+"""The daemon's configuration (``config/daemon.yaml``): the broker, and the agents it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cogos.bus import OverflowPolicy
+
+EventKind = Literal["cycle", "percept", "episode", "metrics"]
+DEFAULT_EVENTS: tuple[EventKind, ...] = ("cycle", "episode", "metrics")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TLSSpec(_Strict):
+    """TLS to the broker (files are PEM); ``insecure`` skips host name checks (tests only)."""
+
+    ca_certs: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    insecure: bool = False
+
+
+class BrokerSpec(_Strict):
+    """Where the broker is, how to authenticate, and how to reconnect."""
+
+    mode: Literal["external", "embedded"] = Field(
+        default="external", description="embedded: start an in-process broker (amqtt)"
+    )
+    host: str = "localhost"
+    mqtt5: bool = Field(
+        default=True,
+        description="MQTT 5 (response topics); the embedded broker speaks 3.1.1 only",
+    )
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password_env: str | None = Field(
+        default=None, description="environment variable holding the password (never the file)"
+    )
+    tls: TLSSpec | None = None
+    keepalive: int = Field(default=30, ge=5)
+    client_id: str | None = Field(default=None, description="default: cogos-<daemon name>")
+    session_expiry: int = Field(
+        default=3600,
+        ge=0,
+        description="seconds the broker keeps our QoS 1 commands while we are away",
+    )
+    reconnect_initial: float = Field(default=0.5, gt=0)
+    reconnect_max: float = Field(default=30.0, gt=0)
+
+
+class OutgoingSpec(_Strict):
+    """The queue of messages to publish, kept while the broker is unreachable."""
+
+    size: int = Field(default=10_000, ge=1)
+    overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
+
+
+class BridgeSpec(_Strict):
+    """Which internal bus topics are mirrored to MQTT (out) and injected from it (in)."""
+
+    out: list[str] = Field(default_factory=list, description="bus filters published to MQTT")
+    into: list[str] = Field(
+        default_factory=list, alias="in", description="bus topics accepted from MQTT"
+    )
+
+
+class AgentServiceSpec(_Strict):
+    """One agent: a run config (with overrides), and what it publishes."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    config: str
+    overrides: list[str] = Field(default_factory=list)
+    autostart: int = Field(default=0, ge=0, description="episodes to run at start (internal env)")
+    events: list[EventKind] = Field(default_factory=lambda: list(DEFAULT_EVENTS))
+    metrics_every: float = Field(default=5.0, gt=0, description="seconds between metrics messages")
+    bridge: BridgeSpec = Field(default_factory=BridgeSpec)
+
+
+class DaemonConfig(_Strict):
+    """``cogos daemon CONFIG``."""
+
+    version: Literal[1] = 1
+    name: str = Field(default="cogos", pattern=r"^[A-Za-z0-9_-]+$")
+    prefix: str = Field(default="cogos", pattern=r"^[A-Za-z0-9_/-]+$")
+    broker: BrokerSpec = Field(default_factory=BrokerSpec)
+    outgoing: OutgoingSpec = Field(default_factory=OutgoingSpec)
+    max_payload_bytes: int = Field(default=262_144, ge=256)
+    agents: list[AgentServiceSpec] = Field(default_factory=list)
+
+    def resolve(self, base: Path) -> DaemonConfig:
+        """Agent config paths relative to the daemon config's directory."""
+        agents = [
+            a.model_copy(update={"config": str((base / a.config).resolve())})
+            if not Path(a.config).is_absolute() and (base / a.config).exists()
+            else a
+            for a in self.agents
+        ]
+        return self.model_copy(update={"agents": agents})

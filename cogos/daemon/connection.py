@@ -1,0 +1,220 @@
+"""One MQTT 5 connection that survives its broker going away.
+
+``run()`` connects (aiomqtt, MQTT 5, a persistent session so the broker keeps our QoS 1 commands
+while we are away), subscribes, hands every incoming message to ``on_message``, and when the
+connection drops, waits with exponential backoff and does it all again. Outgoing messages go
+through a bounded queue with an explicit overflow policy: while disconnected they wait there,
+and a publish that fails mid-flight is put back at the front, so nothing queued is lost to a
+reconnect. The last will publishes ``offline`` (retained) on the status topic if the process
+dies without saying goodbye.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cogos.bus import OverflowPolicy
+from cogos.daemon.config import BrokerSpec, OutgoingSpec
+from cogos.errors import BusOverflowError, ConfigError
+
+log = logging.getLogger("cogos.daemon.mqtt")
+
+MessageHandler = Callable[[aiomqtt.Message], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message waiting to be published (``correlation``: MQTT 5 correlation data of a reply)."""
+
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+    correlation: bytes | None = None
+
+
+def publish_properties(correlation: bytes | None) -> Properties | None:
+    """MQTT 5 correlation data for a reply (None for plain messages)."""
+    if correlation is None:
+        return None
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.CorrelationData = correlation
+    return props
+
+
+class MqttConnection:
+    """See the module docstring. ``connected`` is set while a session is up."""
+
+    def __init__(
+        self,
+        broker: BrokerSpec,
+        outgoing: OutgoingSpec,
+        *,
+        client_id: str,
+        subscriptions: list[str],
+        will_topic: str,
+        on_message: MessageHandler,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.subscriptions = subscriptions
+        self.will_topic = will_topic
+        self.on_message = on_message
+        self.on_connect = on_connect
+        self.outgoing_size = outgoing.size
+        self.overflow = outgoing.overflow
+        self._queue: deque[Outgoing] = deque()
+        self._queued = asyncio.Event()
+        self._room = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self.dropped = 0
+        self._client: aiomqtt.Client | None = None
+        self._closing = False
+
+    # -- outgoing -----------------------------------------------------------------------------
+
+    async def publish(self, message: Outgoing) -> None:
+        """Queue a message; applies the overflow policy when the queue is full."""
+        while len(self._queue) >= self.outgoing_size:
+            if self.overflow is OverflowPolicy.DROP_OLDEST:
+                self._queue.popleft()
+                self.dropped += 1
+                if self.dropped & (self.dropped - 1) == 0:
+                    log.warning("outgoing MQTT queue full: dropped %d message(s)", self.dropped)
+                break
+            if self.overflow is OverflowPolicy.ERROR:
+                raise BusOverflowError("mqtt-outgoing", message.topic, self.outgoing_size)
+            self._room.clear()
+            await self._room.wait()
+        self._queue.append(message)
+        self._queued.set()
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def _publisher(self, client: aiomqtt.Client) -> None:
+        while True:
+            if not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+            message = self._queue[0]
+            try:
+                await client.publish(
+                    message.topic,
+                    message.payload,
+                    qos=message.qos,
+                    retain=message.retain,
+                    properties=publish_properties(message.correlation)
+                    if self.broker.mqtt5
+                    else None,
+                )
+            except aiomqtt.MqttError:
+                raise  # the session is gone: the message stays queued for the next one
+            self._queue.popleft()
+            self._room.set()
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        b = self.broker
+        kwargs: dict[str, Any] = {
+            "hostname": b.host,
+            "port": b.port,
+            "identifier": self.client_id,
+            "keepalive": b.keepalive,
+            "will": aiomqtt.Will(self.will_topic, b'{"state": "offline"}', qos=1, retain=True),
+            "max_concurrent_outgoing_calls": 256,
+            "timeout": 10,
+        }
+        if b.mqtt5:
+            connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            connect.SessionExpiryInterval = b.session_expiry
+            kwargs.update(
+                protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=connect
+            )
+        else:
+            kwargs.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+        if b.username is not None:
+            kwargs["username"] = b.username
+            if b.password_env is not None:
+                password = os.environ.get(b.password_env)
+                if password is None:
+                    raise ConfigError(
+                        f"environment variable {b.password_env} (broker.password_env) is not set",
+                        key="broker.password_env",
+                    )
+                kwargs["password"] = password
+        if b.tls is not None:
+            context = ssl.create_default_context(cafile=b.tls.ca_certs)
+            if b.tls.certfile:
+                context.load_cert_chain(b.tls.certfile, b.tls.keyfile)
+            if b.tls.insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            kwargs["tls_context"] = context
+        return kwargs
+
+    async def run(self) -> None:
+        """Stay connected until cancelled; reconnect with exponential backoff."""
+        delay = self.broker.reconnect_initial
+        kwargs = self._client_kwargs()
+        while True:
+            try:
+                async with aiomqtt.Client(**kwargs) as client:
+                    self._client = client
+                    self.connections += 1
+                    delay = self.broker.reconnect_initial
+                    for topic in self.subscriptions:
+                        await client.subscribe(topic, qos=1)
+                    self.connected.set()
+                    log.info(
+                        "connected to %s:%d as %s",
+                        self.broker.host,
+                        self.broker.port,
+                        self.client_id,
+                    )
+                    if self.on_connect is not None:
+                        await self.on_connect()
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self._publisher(client), name="mqtt-publisher")
+                        async for message in client.messages:
+                            await self.on_message(message)
+            except* aiomqtt.MqttError as lost:  # a TaskGroup wraps it in an exception group
+                log.warning(
+                    "MQTT connection lost (%s); reconnecting in %.1f s", lost.exceptions[0], delay
+                )
+            finally:
+                self._client = None
+                self.connected.clear()
+            if self.closing:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.broker.reconnect_max)
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until the outgoing queue is empty (while connected); False on timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._queue and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return not self._queue
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    async def disconnect(self) -> None:
+        """Stop reconnecting; the caller cancels the ``run`` task afterwards."""
+        self._closing = True
