@@ -16,6 +16,7 @@ import click
 from cogos._version import __version__
 from cogos.cli.components_cmd import components
 from cogos.cli.daemon_cmd import daemon
+from cogos.cli.experiment_cmd import experiment
 from cogos.cli.replay_cmd import replay
 from cogos.cli.run_cmd import run
 
@@ -42,6 +43,7 @@ cli.add_command(run)
 cli.add_command(replay)
 cli.add_command(components)
 cli.add_command(daemon)
+cli.add_command(experiment)
 
 
 def _load_plugins() -> None:
