@@ -10,8 +10,9 @@ says why, so the trace shows every decision that was not the planner's and the r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from memory.records import Candidate
+from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 from policies.explore import ExplorePolicy
 
@@ -41,6 +42,17 @@ class PlannerFirstPolicy(ExplorePolicy):
             Candidate(c.name, c.action, c.kind, c.source, c.target, c.args, f"fallback: {why}")
             for c in candidates
         ]
+
+    async def select(
+        self, wm: WorkingMemory, candidates: Sequence[Candidate], values: Sequence[float]
+    ) -> Candidate | Rejection:
+        choice = await super().select(wm, candidates, values)
+        if isinstance(choice, Candidate) and choice.source != "planner":
+            # the planner module proposes after the policy: its note is current only now
+            note = wm.notes.get("planner") or {}
+            why = note.get("reason") or note.get("status") or "no planner module configured"
+            choice = replace(choice, rationale=f"fallback: {why}")
+        return choice
 
     async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
         explored = [c for c in candidates if c.source != "planner" and "to" in c.args]

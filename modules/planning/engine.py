@@ -20,7 +20,9 @@ import logging
 import multiprocessing
 import os
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -107,6 +109,19 @@ def build_problem(request: PlanRequest) -> Any:
     return problem
 
 
+def _compiled_for(engine: str, problem: Any) -> tuple[Any, Any]:
+    """Compile negative preconditions away for pyperplan, which cannot take them."""
+    if not engine.startswith("pyperplan") or not problem.kind.has_negative_conditions():
+        return problem, None
+    from unified_planning.engines import CompilationKind
+    from unified_planning.shortcuts import Compiler
+
+    kind = CompilationKind.NEGATIVE_CONDITIONS_REMOVING
+    with Compiler(problem_kind=problem.kind, compilation_kind=kind) as compiler:
+        compiled = compiler.compile(problem, kind)
+    return compiled.problem, compiled.map_back_action_instance
+
+
 def solve_in_process(
     request: PlanRequest, engine: str, timeout: float | None, validate: bool = True
 ) -> dict[str, Any]:
@@ -123,20 +138,24 @@ def solve_in_process(
     started = time.perf_counter()
     try:
         problem = build_problem(request)
+        solvable, back = _compiled_for(engine, problem)
         with OneshotPlanner(name=engine) as planner, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "engine does not support timeout": we enforce it
-            result = planner.solve(problem, timeout=timeout if "fast-downward" in engine else None)
+            result = planner.solve(solvable, timeout=timeout if "fast-downward" in engine else None)
         solved_at = time.perf_counter()
+        up_plan = result.plan
+        if up_plan is not None and back is not None:
+            up_plan = up_plan.replace_action_instances(back)
         valid = None
-        if validate and result.plan is not None:
+        if validate and up_plan is not None:
             with PlanValidator(name="sequential_plan_validator") as validator:
-                valid = validator.validate(problem, result.plan).status.name == "VALID"
+                valid = validator.validate(problem, up_plan).status.name == "VALID"
     except Exception as exc:  # a parse or engine error becomes a result, not a dead worker
         return {"status": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"}
     plan = None
-    if result.plan is not None:
+    if up_plan is not None:
         plan = [
-            (a.action.name, tuple(str(p) for p in a.actual_parameters)) for a in result.plan.actions
+            (a.action.name, tuple(str(p) for p in a.actual_parameters)) for a in up_plan.actions
         ]
     return {
         "status": result.status.name,
@@ -161,8 +180,9 @@ _SUMMARY = {
 }
 
 
-def _worker(conn: Connection) -> None:
+def _worker(conn: Connection, workdir: str) -> None:
     os.setpgrp()  # our own process group: a timeout kills Fast Downward's processes with us
+    os.chdir(workdir)  # Fast Downward writes output.sas into the working directory: keep ours
     import unified_planning.shortcuts  # noqa: F401 - warm the imports before the first request
 
     while True:
@@ -184,6 +204,7 @@ class PlannerWorker:
         self._process: Any = None
         self._conn: Connection | None = None
         self._lock = threading.Lock()
+        self._workdir: str | None = None
         self.restarts = 0
 
     def _start(self) -> None:
@@ -191,8 +212,10 @@ class PlannerWorker:
         # set iteration) finds the same plan in every run; no effect once the server is running
         os.environ.setdefault("PYTHONHASHSEED", "0")
         parent, child = self._ctx.Pipe()
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix="cogos-planner-")
         self._process = self._ctx.Process(
-            target=_worker, args=(child,), daemon=True, name="planner"
+            target=_worker, args=(child, self._workdir), daemon=True, name="planner"
         )
         self._process.start()
         child.close()
@@ -280,3 +303,6 @@ class PlannerWorker:
             if self._process is not None:
                 self._process.join(timeout=2)
             self._kill()
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None

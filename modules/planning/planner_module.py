@@ -51,7 +51,7 @@ ADAPTERS: dict[str, str] = {
 class PlannerOptions(BaseModel):
     """Options of ``planner.pddl``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     domain: str = Field(
         default="gridnav", description="adapter: gridnav | household | module:Class"
