@@ -19,7 +19,7 @@ from cogos.config import LoadedConfig, ResolvedComponent
 from cogos.context import ComponentContext
 from cogos.cycle import DecisionCycle
 from cogos.episode import EpisodeStart, EpisodeSummary
-from cogos.errors import ConfigError, LifecycleError
+from cogos.errors import ConfigError, EnvError, LifecycleError
 from cogos.module import Module
 from cogos.observation import EnvHandle
 from cogos.policy import Policy
@@ -151,7 +151,10 @@ class Agent:
         if not self._running:
             raise LifecycleError(f"agent {self.name!r} is not started; use 'async with agent'")
         started = time.perf_counter()
-        observation = self.env.reset(seed=seed)
+        try:
+            observation = self.env.reset(seed=seed)
+        except (ValueError, TypeError, OSError) as exc:
+            raise EnvError(f"env {self.env.name!r} failed to reset: {exc}") from exc
         await self.begin_episode(episode, seed)
         episode_return = 0.0
         cycles = 0

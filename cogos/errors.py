@@ -14,7 +14,8 @@ only know Python (``except LookupError``) keep working::
     │   ├── BusClosedError                  publish on a bus that is not running
     │   ├── BusOverflowError                a full queue under the ``error`` overflow policy
     │   └── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
-    └── CycleError                          a phase produced something the cycle cannot use
+    ├── CycleError                          a phase produced something the cycle cannot use
+    └── EnvError (RuntimeError)             an environment could not start or reset
 
 The root itself is defined in :mod:`memory.errors` (the lowest layer, so the memory OS can derive
 from it without importing upward) and re-exported here; the memory OS's errors hang under
@@ -37,6 +38,7 @@ __all__ = [
     "ComponentNotFound",
     "ConfigError",
     "CycleError",
+    "EnvError",
     "LifecycleError",
     "MemoryOSError",
     "RegistryError",
@@ -123,3 +125,7 @@ class RequestTimeout(BusError, TimeoutError):
 
 class CycleError(CogOSError):
     """A phase of the decision cycle returned something the cycle cannot use."""
+
+
+class EnvError(CogOSError, RuntimeError):
+    """An environment could not start or reset (a simulator missing, an unknown scene)."""

@@ -169,5 +169,16 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
 
 
 def test_shipped_configs_load(repo_root: Path) -> None:
-    for path in sorted((repo_root / "config").glob("*.yaml")):
+    from cogos.daemon.daemon import load_daemon_config
+    from cogos.experiments.spec import load_experiment
+
+    runs = [p for p in sorted((repo_root / "config").glob("*.yaml")) if p.name != "daemon.yaml"]
+    assert len(runs) >= 8
+    for path in runs:
         load_config(path)
+    daemon = load_daemon_config(repo_root / "config" / "daemon.yaml")
+    for agent in daemon.agents:
+        load_config(agent.config, agent.overrides)
+    for path in sorted((repo_root / "config" / "experiments").glob("*.yaml")):
+        spec, base = load_experiment(path)
+        load_config(base, spec.overrides)

@@ -1,0 +1,46 @@
+"""AI2-THOR behind ALFWorld's text commands, with the household fact vocabulary.
+
+``AI2ThorEnv`` drives the real ``ai2thor.controller.Controller``: each command (``go to fridge 1``,
+``take apple 1 from countertop 2``, ``heat apple 1 with microwave 1``) becomes
+``Controller.step`` calls, and ``event.metadata`` becomes facts in the symbolic household's
+vocabulary (``("in", "apple_1", "fridge_1")``) and an ALFWorld-style sentence.
+It needs an AI2-THOR Unity build to run (``local_executable_path``, ``COGOS_AI2THOR_EXECUTABLE``
+or ``download``); :mod:`envs.ai2thor.testing` runs the same code against a fake server fed with
+the JSON fixtures in ``envs/ai2thor/fixtures``. See ``docs/ai2thor.md``.
+
+Importing the package registers the gymnasium id ``cogos/AI2Thor-v0``.
+"""
+
+import gymnasium
+
+from envs.ai2thor.commands import Command, ThorCall, admissible, is_admissible, parse
+from envs.ai2thor.env import AI2ThorEnv, check_scene
+from envs.ai2thor.scene import World, entity_id, kind_of, text_name
+from envs.ai2thor.simulator import EXECUTABLE_ENV, SimulatorUnavailableError, find_build
+from envs.ai2thor.tasks import TEMPLATES, Task, TaskConfig
+
+GYM_ID = "cogos/AI2Thor-v0"
+
+if GYM_ID not in gymnasium.registry:
+    gymnasium.register(id=GYM_ID, entry_point="envs.ai2thor:AI2ThorEnv")
+
+__all__ = [
+    "EXECUTABLE_ENV",
+    "GYM_ID",
+    "TEMPLATES",
+    "AI2ThorEnv",
+    "Command",
+    "SimulatorUnavailableError",
+    "Task",
+    "TaskConfig",
+    "ThorCall",
+    "World",
+    "admissible",
+    "check_scene",
+    "entity_id",
+    "find_build",
+    "is_admissible",
+    "kind_of",
+    "parse",
+    "text_name",
+]

@@ -1,0 +1,280 @@
+"""ALFWorld's text commands: parsing, the admissible set, and the AI2-THOR actions of each one.
+
+The commands and when they are admissible are the symbolic household's (``envs.household``),
+which are ALFWorld's; here each one is carried out by ``Controller.step`` calls:
+
+=================================  ==========================================================
+command                            AI2-THOR actions (``Controller.step(action=..., ...)``)
+=================================  ==========================================================
+``go to {recep}``                  ``GetInteractablePoses(objectId=recep, standings=[True])``,
+                                   then ``TeleportFull`` to the pose nearest to the receptacle
+``open {recep}``                   ``OpenObject(objectId=recep)``
+``close {recep}``                  ``CloseObject(objectId=recep)``
+``take {obj} from {recep}``        ``PickupObject(objectId=obj)``
+``put {obj} in/on {recep}``        ``PutObject(objectId=recep, placeStationary=True)``
+``use {lamp}``                     ``ToggleObjectOn(objectId=lamp)`` (``ToggleObjectOff`` if on)
+``slice {obj} with {knife}``       ``SliceObject(objectId=obj)`` (the knife is held)
+``heat {obj} with {microwave}``    ALFRED's: [``OpenObject``], ``PutObject``, ``CloseObject``,
+                                   ``ToggleObjectOn``, ``ToggleObjectOff``, ``OpenObject``,
+                                   ``PickupObject(obj)``, ``CloseObject``
+``cool {obj} with {fridge}``       [``OpenObject``], ``PutObject``, ``CloseObject``,
+                                   ``OpenObject``, ``PickupObject(obj)``, ``CloseObject``
+``clean {obj} with {sinkbasin}``   ``PutObject(sinkbasin)``, ``ToggleObjectOn(faucet)``,
+                                   ``ToggleObjectOff(faucet)``, ``PickupObject(obj)``
+``examine {x}``, ``look``,         text only: no simulator action
+``inventory``
+=================================  ==========================================================
+
+Object interactions carry ``forceAction`` (the env's ``force_action`` option). ``[OpenObject]``
+runs only when the appliance is closed. The admissible list writes ``put`` as ALFWorld does,
+``put {obj} in/on {recep}``; ``put X in Y``, ``put X on Y`` and ALFWorld 0.3's ``move X to Y``
+are the same command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from envs.ai2thor.scene import World, entity_id, planar_distance, text_name
+
+_E = r"([a-z]+ [1-9][0-9]*)"
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (verb, re.compile(f"^{pattern}$"))
+    for verb, pattern in (
+        ("go", rf"go to {_E}"),
+        ("open", rf"open {_E}"),
+        ("close", rf"close {_E}"),
+        ("take", rf"take {_E} from {_E}"),
+        ("put", rf"put {_E} (?:in/on|in|on|into|onto) {_E}"),
+        ("put", rf"move {_E} to {_E}"),
+        ("heat", rf"heat {_E} with {_E}"),
+        ("cool", rf"cool {_E} with {_E}"),
+        ("clean", rf"clean {_E} with {_E}"),
+        ("slice", rf"slice {_E} with {_E}"),
+        ("use", rf"use {_E}"),
+        ("examine", rf"examine {_E}"),
+        ("look", "look"),
+        ("inventory", "inventory"),
+    )
+)
+
+_TEMPLATES = {
+    "go": "go to {0}",
+    "open": "open {0}",
+    "close": "close {0}",
+    "take": "take {0} from {1}",
+    "put": "put {0} in/on {1}",
+    "heat": "heat {0} with {1}",
+    "cool": "cool {0} with {1}",
+    "clean": "clean {0} with {1}",
+    "slice": "slice {0} with {1}",
+    "use": "use {0}",
+    "examine": "examine {0}",
+    "look": "look",
+    "inventory": "inventory",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A verb and its arguments as entity ids: ``Command("take", ("apple_1", "countertop_2"))``."""
+
+    verb: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The canonical ALFWorld text, as listed in ``admissible_actions``."""
+        return _TEMPLATES[self.verb].format(*(text_name(a) for a in self.args))
+
+
+def parse(text: str) -> Command | None:
+    """The command a text names (case, blanks and a final period forgiven), else ``None``."""
+    words = " ".join(str(text).lower().split()).rstrip(".").strip()
+    for verb, pattern in _PATTERNS:
+        m = pattern.match(words)
+        if m:
+            return Command(verb, tuple(entity_id(g) for g in m.groups()))
+    return None
+
+
+def is_admissible(world: World, cmd: Command) -> bool:
+    """Whether ``cmd`` can be tried now; unknown names make it inadmissible."""
+    verb, args, at, held = cmd.verb, cmd.args, world.at, world.holding
+    if verb in ("look", "inventory"):
+        return True
+    if verb == "go":
+        return world.kind(args[0]) == "receptacle" and args[0] != at
+    if at is None:
+        return False
+    if verb in ("open", "close"):
+        return args[0] == at and world.openable(at) and world.is_open(at) == (verb == "close")
+    if verb == "examine":
+        return args[0] in (at, held)
+    reach = world.accessible(at)
+    if verb == "take":
+        obj, rec = args
+        return (
+            held is None
+            and rec == at
+            and reach
+            and world.kind(obj) == "object"
+            and not world.is_lamp(obj)
+            and world.location_of(obj) == at
+        )
+    if verb == "put":
+        return held is not None and args == (held, at) and reach
+    if verb in ("heat", "cool", "clean"):
+        prop = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}[verb]
+        return (
+            held is not None
+            and args == (held, at)
+            and world.ability(at) == verb
+            and prop in world.properties(held)
+        )
+    if verb == "slice":
+        obj, knife = args
+        target = world.obj(obj)
+        return (
+            held == knife
+            and "canslice" in world.properties(knife)
+            and reach
+            and world.kind(obj) == "object"
+            and world.location_of(obj) == at
+            and "sliceable" in world.properties(obj)
+            and target is not None
+            and not target.get("isSliced")
+        )
+    if verb == "use":
+        lamp = args[0]
+        return world.is_lamp(lamp) and reach and world.location_of(lamp) == at
+    return False
+
+
+def admissible(world: World) -> list[str]:
+    """Every command that can be tried now, sorted by text (as the household lists them)."""
+    at, held = world.at, world.holding
+    cmds = [Command("go", (r,)) for r in world.receptacles if r != at]
+    cmds += [Command("look"), Command("inventory")]
+    if held is not None:
+        cmds.append(Command("examine", (held,)))
+    if at is not None:
+        cmds.append(Command("examine", (at,)))
+        cmds += [Command(v, (at,)) for v in ("open", "close")]
+        seen = world.in_view()
+        if held is None:
+            cmds += [Command("take", (o, at)) for o in seen]
+        else:
+            cmds += [Command(v, (held, at)) for v in ("put", "heat", "cool", "clean")]
+            cmds += [Command("slice", (o, held)) for o in seen]
+        cmds += [Command("use", (o,)) for o in seen if world.is_lamp(o)]
+    return sorted({c.text for c in cmds if is_admissible(world, c)})
+
+
+@dataclass(frozen=True)
+class ThorCall:
+    """One ``Controller.step`` call: the action name and its keyword arguments."""
+
+    action: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The call as ``Controller.step`` sends it: ``{"action": ..., **kwargs}``."""
+        return {"action": self.action, **dict(self.args)}
+
+
+def call(action: str, **kwargs: Any) -> ThorCall:
+    return ThorCall(action, tuple(kwargs.items()))
+
+
+def interaction_calls(world: World, cmd: Command, *, force_action: bool) -> list[ThorCall]:
+    """The AI2-THOR actions of an admissible command other than ``go to`` (see the table).
+
+    Text-only commands (``examine``, ``look``, ``inventory``) have none.
+    """
+    f = force_action
+    verb, ids = cmd.verb, world.ids
+    if verb in ("open", "close"):
+        action = "OpenObject" if verb == "open" else "CloseObject"
+        return [call(action, objectId=ids[cmd.args[0]], forceAction=f)]
+    if verb == "take":
+        return [call("PickupObject", objectId=ids[cmd.args[0]], forceAction=f)]
+    if verb == "put":
+        return [call("PutObject", objectId=ids[cmd.args[1]], forceAction=f, placeStationary=True)]
+    if verb == "use":
+        on = "toggled" in world.flags(cmd.args[0])
+        action = "ToggleObjectOff" if on else "ToggleObjectOn"
+        return [call(action, objectId=ids[cmd.args[0]], forceAction=f)]
+    if verb == "slice":
+        return [call("SliceObject", objectId=ids[cmd.args[0]], forceAction=f)]
+    if verb not in ("heat", "cool", "clean"):
+        return []
+    item, appliance = ids[cmd.args[0]], ids[cmd.args[1]]
+    put = call("PutObject", objectId=appliance, forceAction=f, placeStationary=True)
+    pickup = call("PickupObject", objectId=item, forceAction=f)
+    if verb == "clean":
+        faucet = world.faucet_for(cmd.args[1])
+        assert faucet is not None  # clean is admissible only at a basin with a faucet
+        return [
+            put,
+            call("ToggleObjectOn", objectId=faucet, forceAction=f),
+            call("ToggleObjectOff", objectId=faucet, forceAction=f),
+            pickup,
+        ]
+    opening = (
+        []
+        if world.is_open(cmd.args[1])
+        else [call("OpenObject", objectId=appliance, forceAction=f)]
+    )
+    close = call("CloseObject", objectId=appliance, forceAction=f)
+    reopen = call("OpenObject", objectId=appliance, forceAction=f)
+    if verb == "heat":
+        return [
+            *opening,
+            put,
+            close,
+            call("ToggleObjectOn", objectId=appliance, forceAction=f),
+            call("ToggleObjectOff", objectId=appliance, forceAction=f),
+            reopen,
+            pickup,
+            close,
+        ]
+    return [*opening, put, close, reopen, pickup, close]
+
+
+def pick_pose(poses: list[dict[str, Any]], target: dict[str, Any]) -> dict[str, Any] | None:
+    """The interactable pose nearest to the target (ties: standing, horizon nearest 30, order).
+
+    ``poses`` is ``GetInteractablePoses``'s ``actionReturn``: dicts with ``x``, ``y``, ``z``,
+    ``rotation``, ``horizon`` and ``standing``.
+    """
+    if not poses:
+        return None
+    position = target["position"]
+
+    def key(indexed: tuple[int, dict[str, Any]]) -> tuple[float, bool, float, int]:
+        i, pose = indexed
+        return (
+            round(planar_distance(pose, position), 4),
+            not pose.get("standing", True),
+            abs(float(pose.get("horizon", 30.0)) - 30.0),
+            i,
+        )
+
+    return min(enumerate(poses), key=key)[1]
+
+
+def teleport_call(pose: dict[str, Any]) -> ThorCall:
+    """``TeleportFull`` to a pose from ``GetInteractablePoses``."""
+    return call(
+        "TeleportFull",
+        position={"x": pose["x"], "y": pose["y"], "z": pose["z"]},
+        rotation={"x": 0.0, "y": float(pose["rotation"]), "z": 0.0},
+        horizon=float(pose["horizon"]),
+        standing=bool(pose.get("standing", True)),
+    )
