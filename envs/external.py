@@ -19,6 +19,8 @@ class ExternalEnv(CogEnv):
     """See the module docstring."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+    driven_externally = True
+    """The daemon sees this and drives the agent from ``observe`` commands."""
 
     def __init__(
         self,

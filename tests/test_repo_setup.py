@@ -14,13 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = {"cogos", "memory", "modules", "policies", "envs"}
 
 # What each package may import of ours (DESIGN.md: memory and envs import nothing of the others;
-# the kernel only protocols; modules and policies the kernel, memory and env helpers).
+# the kernel only protocols; modules the kernel, memory and env helpers; policies also modules).
 ALLOWED = {
     "memory": set(),
     "envs": set(),
     "cogos": {"memory"},
     "modules": {"cogos", "memory", "envs"},
-    "policies": {"cogos", "memory", "envs"},
+    "policies": {"cogos", "memory", "envs", "modules"},
 }
 
 

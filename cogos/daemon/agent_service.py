@@ -37,7 +37,6 @@ from cogos.daemon.protocol import (
 from cogos.episode import EpisodeSummary
 from cogos.metrics import summarize
 from cogos.observation import Observation
-from envs.external import ExternalEnv
 from memory.records import to_jsonable
 
 log = logging.getLogger("cogos.daemon")
@@ -78,7 +77,7 @@ class AgentService:
         agent = Agent(loaded)
         await agent.__aenter__()
         self.agent = agent
-        self.external = isinstance(agent.env.env.unwrapped, ExternalEnv)
+        self.external = bool(getattr(agent.env.env.unwrapped, "driven_externally", False))
         agent.bus.subscribe(("cycle/commit", "agent/episode/+"), self._forward, name="daemon")
         if "percept" in self.spec.events:
             agent.bus.subscribe("cycle/percept", self._forward_percept, name="daemon:percept")
