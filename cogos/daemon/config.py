@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cogos.bus import OverflowPolicy
 
@@ -35,7 +35,8 @@ class BrokerSpec(_Strict):
     host: str = "localhost"
     mqtt5: bool = Field(
         default=True,
-        description="MQTT 5 (response topics); the embedded broker speaks 3.1.1 only",
+        description="MQTT 5 (response topics); default: yes, except with the embedded broker, "
+        "which speaks 3.1.1 only",
     )
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
@@ -53,12 +54,39 @@ class BrokerSpec(_Strict):
     reconnect_initial: float = Field(default=0.5, gt=0)
     reconnect_max: float = Field(default=30.0, gt=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_follows_mode(cls, data: Any) -> Any:
+        """Left out, ``mqtt5`` follows ``mode``.
+
+        An embedded broker must not be spoken 5 to, or the daemon would retry a refused
+        connection forever.
+        """
+        if isinstance(data, dict) and data.get("mqtt5") is None:
+            return {**data, "mqtt5": data.get("mode", "external") != "embedded"}
+        return data
+
+    @model_validator(mode="after")
+    def _embedded_is_311(self) -> BrokerSpec:
+        if self.mode == "embedded" and self.mqtt5:
+            raise ValueError(
+                "the embedded broker (amqtt) speaks MQTT 3.1.1 only: "
+                "set broker.mqtt5 to false or leave it out"
+            )
+        return self
+
 
 class OutgoingSpec(_Strict):
     """The queue of messages to publish, kept while the broker is unreachable."""
 
     size: int = Field(default=10_000, ge=1)
     overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
+    flush_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a stopping daemon waits for the queue to go out; then it drops the "
+        "QoS 0 events and waits as long again for the replies and statuses",
+    )
 
 
 class BridgeSpec(_Strict):

@@ -7,6 +7,11 @@ through a bounded queue with an explicit overflow policy: while disconnected the
 and a publish that fails mid-flight is put back at the front, so nothing queued is lost to a
 reconnect. The last will publishes ``offline`` (retained) on the status topic if the process
 dies without saying goodbye.
+
+Incoming QoS 1 messages are acknowledged by hand, once ``on_message`` has taken them: paho would
+otherwise PUBACK a message on receipt, and one still waiting in aiomqtt's queue when the
+connection drops would be gone from the broker and from us. Unacknowledged, the broker delivers
+it again on the next session (the daemon answers a repeated command id from its cache).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -31,6 +37,15 @@ from cogos.errors import BusOverflowError, ConfigError
 log = logging.getLogger("cogos.daemon.mqtt")
 
 MessageHandler = Callable[[aiomqtt.Message], Awaitable[None]]
+
+IN_FLIGHT = 64
+"""Messages sent and not yet acknowledged, at most. One at a time, every QoS 1 message would wait
+a broker round trip before the next could leave (a reply behind each cycle event's PUBACK)."""
+
+
+def _delivered(task: asyncio.Task[None]) -> bool:
+    """Whether a publish finished with the broker's acknowledgement (its error retrieved)."""
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class MqttConnection:
         self.outgoing_size = outgoing.size
         self.overflow = outgoing.overflow
         self._queue: deque[Outgoing] = deque()
+        self._in_flight: deque[tuple[Outgoing, asyncio.Task[None]]] = deque()
         self._queued = asyncio.Event()
         self._room = asyncio.Event()
         self.connected = asyncio.Event()
@@ -103,28 +119,57 @@ class MqttConnection:
         self._queued.set()
 
     def pending(self) -> int:
-        return len(self._queue)
+        """Messages not yet acknowledged by the broker: queued, or sent and awaiting it."""
+        return len(self._queue) + len(self._in_flight)
+
+    def _send(self, client: aiomqtt.Client, message: Outgoing) -> asyncio.Task[None]:
+        # paho writes the packet in the task's first step, so tasks started in queue order put
+        # their packets on the wire in queue order
+        return asyncio.get_running_loop().create_task(
+            client.publish(
+                message.topic,
+                message.payload,
+                qos=message.qos,
+                retain=message.retain,
+                properties=publish_properties(message.correlation) if self.broker.mqtt5 else None,
+            )
+        )
 
     async def _publisher(self, client: aiomqtt.Client) -> None:
-        while True:
-            if not self._queue:
-                self._queued.clear()
-                await self._queued.wait()
-            message = self._queue[0]
-            try:
-                await client.publish(
-                    message.topic,
-                    message.payload,
-                    qos=message.qos,
-                    retain=message.retain,
-                    properties=publish_properties(message.correlation)
-                    if self.broker.mqtt5
-                    else None,
-                )
-            except aiomqtt.MqttError:
-                raise  # the session is gone: the message stays queued for the next one
-            self._queue.popleft()
-            self._room.set()
+        """Keep up to ``IN_FLIGHT`` messages on the wire, in queue order.
+
+        When the session ends, those not acknowledged go back to the front of the queue, in
+        order.
+        """
+        in_flight = self._in_flight
+        try:
+            while True:
+                while self._queue and len(in_flight) < IN_FLIGHT:
+                    message = self._queue.popleft()
+                    in_flight.append((message, self._send(client, message)))
+                self._room.set()
+                waits: set[asyncio.Future[Any]] = set()
+                queued: asyncio.Task[bool] | None = None
+                if in_flight:
+                    waits.add(in_flight[0][1])
+                if len(in_flight) < IN_FLIGHT:  # room for more: wake up when some are queued
+                    self._queued.clear()
+                    queued = asyncio.get_running_loop().create_task(self._queued.wait())
+                    waits.add(queued)
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if queued is not None:
+                        queued.cancel()
+                while in_flight and in_flight[0][1].done():
+                    in_flight[0][1].result()  # an MqttError: the session is gone (see finally)
+                    in_flight.popleft()
+        finally:
+            unsent = [m for m, task in in_flight if not _delivered(task)]
+            for _, task in in_flight:
+                task.cancel()
+            in_flight.clear()
+            self._queue.extendleft(reversed(unsent))
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -137,7 +182,10 @@ class MqttConnection:
             "keepalive": b.keepalive,
             "will": aiomqtt.Will(self.will_topic, b'{"state": "offline"}', qos=1, retain=True),
             "max_concurrent_outgoing_calls": 256,
+            "max_inflight_messages": IN_FLIGHT,
             "timeout": 10,
+            # small messages one at a time: without this, Nagle holds each ~40 ms for an ACK
+            "socket_options": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         }
         if b.mqtt5:
             connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -174,6 +222,8 @@ class MqttConnection:
         while True:
             try:
                 async with aiomqtt.Client(**kwargs) as client:
+                    client._client.manual_ack_set(True)  # see the module docstring
+                    client.pending_calls_threshold = IN_FLIGHT + 16  # (else aiomqtt warns)
                     self._client = client
                     self.connections += 1
                     delay = self.broker.reconnect_initial
@@ -192,6 +242,8 @@ class MqttConnection:
                         group.create_task(self._publisher(client), name="mqtt-publisher")
                         async for message in client.messages:
                             await self.on_message(message)
+                            if message.qos > 0:
+                                client._client.ack(message.mid, message.qos)
             except* aiomqtt.MqttError as lost:  # a TaskGroup wraps it in an exception group
                 log.warning(
                     "MQTT connection lost (%s); reconnecting in %.1f s", lost.exceptions[0], delay
@@ -207,9 +259,23 @@ class MqttConnection:
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the outgoing queue is empty (while connected); False on timeout."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._queue and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        while self.pending() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
-        return not self._queue
+        return not self.pending()
+
+    def shed_best_effort(self) -> int:
+        """Drop the queued QoS 0 messages (cycle events, metrics), counted in ``dropped``.
+
+        Then what must arrive (replies, statuses, ``offline``) goes out before a deadline.
+        """
+        kept = deque(m for m in self._queue if m.qos > 0)
+        shed = len(self._queue) - len(kept)
+        if shed:
+            self._queue = kept
+            self.dropped += shed
+            self._room.set()
+            log.warning("stopping: dropped %d queued QoS 0 message(s) to flush the rest", shed)
+        return shed
 
     @property
     def closing(self) -> bool:

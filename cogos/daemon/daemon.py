@@ -29,6 +29,7 @@ from cogos.daemon.broker import EmbeddedBroker
 from cogos.daemon.config import DaemonConfig
 from cogos.daemon.connection import MqttConnection, Outgoing
 from cogos.daemon.protocol import CommandError, Topics, error, ok, parse_command
+from cogos.errors import CogOSError, ConfigError
 
 log = logging.getLogger("cogos.daemon")
 
@@ -208,6 +209,7 @@ class Daemon:
             self._broker = EmbeddedBroker(self.config.broker.host, self.config.broker.port)
             await self._broker.start()
         tasks: list[asyncio.Task[Any]] = []
+        failed: asyncio.Task[Any] | None = None
         try:
             for service in self.services.values():
                 await service.start()
@@ -227,9 +229,14 @@ class Daemon:
                 if service.spec.autostart and not service.external:
                     await service.handle(_autostart(service.spec.autostart))
             log.info("daemon %s serving %d agent(s)", self.config.name, len(self.services))
-            await self.stopping.wait()
+            stop = loop.create_task(self.stopping.wait(), name="stopping")
+            done, _ = await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            failed = next((t for t in tasks if t in done), None)
         finally:
             await self._shutdown(tasks)
+        if failed is not None:
+            raise _task_failure(failed)
 
     def _bridge_publisher(self, agent: str) -> Any:
         async def publish(topic: str, payload: bytes) -> None:
@@ -250,7 +257,12 @@ class Daemon:
             Outgoing(self.topics.status(self.config.name), encode({"state": "offline"}), 1, True)
         )
         if self.connection.connected.is_set():
-            await self.connection.flush(timeout=5)
+            wait = self.config.outgoing.flush_timeout
+            flushed = await self.connection.flush(timeout=wait)
+            if not flushed and self.connection.shed_best_effort():
+                flushed = await self.connection.flush(timeout=wait)
+            if not flushed:
+                log.warning("stopping with %d message(s) unsent", self.connection.pending())
         await self.connection.disconnect()
         for task in tasks:
             task.cancel()
@@ -258,6 +270,19 @@ class Daemon:
         if self._broker is not None:
             await self._broker.stop()
         log.info("daemon %s stopped", self.config.name)
+
+
+def _task_failure(task: asyncio.Task[Any]) -> CogOSError:
+    """The error for a task that ended before shutdown.
+
+    The daemon must not go on half-alive (serving without a broker connection, say), so it
+    stops and exits non-zero.
+    """
+    exc = None if task.cancelled() else task.exception()
+    if isinstance(exc, CogOSError):
+        return exc
+    log.error("the daemon's %s task ended", task.get_name(), exc_info=exc)
+    return CogOSError(f"the daemon's {task.get_name()} task ended: {exc!r}")
 
 
 def _autostart(episodes: int) -> Any:
@@ -272,7 +297,6 @@ def load_daemon_config(path: str | Path, overrides: list[str] | None = None) -> 
 
     from cogos.config.overrides import apply_overrides, parse_override
     from cogos.config.yaml_source import read_yaml
-    from cogos.errors import ConfigError
 
     source = read_yaml(path)
     data = apply_overrides(source.data or {}, [parse_override(o) for o in overrides or []])

@@ -27,6 +27,7 @@ def write_forever(
     memory = MemoryOS.open(
         path, dim=DIM, durability=durability, checkpoint_every=checkpoint_every, segment_bytes=16384
     )
+    acks.send_bytes(b"")  # the empty marker: open and recovered, about to write
     step = 0
     while True:
         step += 1
