@@ -1,6 +1,6 @@
 """Memory OS: durable ingest, search latency and recovery, against the raw libraries and LangGraph.
 
-    python bench/memory_store.py [--quick] [--dir DIR]
+    python bench/memory.py [--quick] [--dir DIR]
 
 Everything runs in one process on the same vectors (random unit vectors drawn from a Gaussian
 mixture, so that nearest neighbours are clustered and ANN recall means something; queries are
@@ -50,15 +50,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import faiss
-import numpy as np
-import numpy.typing as npt
+# Run as a script, this file's folder comes first on sys.path, where this very file would
+# shadow the memory package: drop the folder before importing it.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from memory.codec import OP_PUT, encode_body, put_body
-from memory.config import IndexConfig
-from memory.entries import Entry
-from memory.memory_os import MemoryOS
-from memory.wal.log import WriteAheadLog
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+
+from memory.codec import OP_PUT, encode_body, put_body  # noqa: E402
+from memory.config import IndexConfig  # noqa: E402
+from memory.entries import Entry  # noqa: E402
+from memory.memory_os import MemoryOS  # noqa: E402
+from memory.wal.log import WriteAheadLog  # noqa: E402
 
 Matrix = npt.NDArray[np.float32]
 DIM = 384
