@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+import _no_shadow  # noqa: F401  (before any project import: see the file)
 import numpy as np
 
 from cogos import load_config_text

@@ -31,19 +31,14 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder comes first on sys.path, where "envs" is this file and
-# not the package: drop the folder before importing the package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _no_shadow  # noqa: F401  (before any project import: see the file)
+import gymnasium
+import numpy as np
 
-import gymnasium  # noqa: E402
-import numpy as np  # noqa: E402
-
-from cogos.observation import EnvHandle  # noqa: E402
-from envs.maze import MazeEnv  # noqa: E402
+from cogos.observation import EnvHandle
+from envs.maze import MazeEnv
 
 Stepper = Callable[[Any], tuple[Any, float, bool, bool, dict[str, Any]]]
 

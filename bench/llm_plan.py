@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _no_shadow  # noqa: F401  (before any project import: see the file)
 import yaml
 from pydantic import BaseModel
 

@@ -50,20 +50,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder comes first on sys.path, where this very file would
-# shadow the memory package: drop the folder before importing it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _no_shadow  # noqa: F401  (before any project import: see the file)
+import faiss
+import numpy as np
+import numpy.typing as npt
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-
-from memory.codec import OP_PUT, encode_body, put_body  # noqa: E402
-from memory.config import IndexConfig  # noqa: E402
-from memory.entries import Entry  # noqa: E402
-from memory.memory_os import MemoryOS  # noqa: E402
-from memory.wal.log import WriteAheadLog  # noqa: E402
+from memory.codec import OP_PUT, encode_body, put_body
+from memory.config import IndexConfig
+from memory.entries import Entry
+from memory.memory_os import MemoryOS
+from memory.wal.log import WriteAheadLog
 
 Matrix = npt.NDArray[np.float32]
 DIM = 384

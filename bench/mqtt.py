@@ -44,19 +44,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder comes first on sys.path, where bench/envs.py would shadow
-# the envs package: drop the folder before importing it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _no_shadow  # noqa: F401  (before any project import: see the file)
+import aiomqtt
+import numpy as np
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-import aiomqtt  # noqa: E402
-import numpy as np  # noqa: E402
-from paho.mqtt.packettypes import PacketTypes  # noqa: E402
-from paho.mqtt.properties import Properties  # noqa: E402
+from envs.maze import MazeEnv
 
-from envs.maze import MazeEnv  # noqa: E402
-
-ROOT = _HERE.parent
+ROOT = Path(__file__).resolve().parents[1]
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 GOAL_RTT_OVER_RAW_MS = 2.0
 GOAL_OBSERVATIONS_PER_S = 2000

@@ -56,6 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import _no_shadow  # noqa: F401  (before any project import: see the file)
 import numpy as np
 
 from modules.planning.cache import PlanCache
