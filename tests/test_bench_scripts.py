@@ -8,6 +8,7 @@ imports at the top, and runs nothing else.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -40,3 +41,25 @@ def test_script_starts(script: str, tmp_path: Path) -> None:
         pytest.skip(f"{script} needs {missing.group(1)} (an optional extra)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "usage:" in proc.stdout
+
+
+def test_a_script_whose_planner_runs_in_child_processes(tmp_path: Path) -> None:
+    """The planner solves in processes that multiprocessing starts, which import the script
+    again: they must find what it imports too. The oracle answers are ground truth, so every
+    task must succeed; a child that fails to start shows up as a failed task."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "llm_plan.py"), "--oracle", "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    rates = {
+        (domain, policy): scores["success_rate"]
+        for domain, policies in result["ipc"].items()
+        for policy, scores in policies.items()
+    }
+    assert rates and all(rate == 1.0 for rate in rates.values()), rates
