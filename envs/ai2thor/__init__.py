@@ -13,11 +13,13 @@ Importing the package registers the gymnasium id ``cogos/AI2Thor-v0``.
 
 import gymnasium
 
-from envs.ai2thor.commands import Command, ThorCall, admissible, is_admissible, parse
+from envs.ai2thor.commands import ThorCall, admissible, is_admissible
 from envs.ai2thor.env import AI2ThorEnv, check_scene
 from envs.ai2thor.scene import World, entity_id, kind_of, text_name
 from envs.ai2thor.simulator import EXECUTABLE_ENV, SimulatorUnavailableError, find_build
 from envs.ai2thor.tasks import TEMPLATES, Task, TaskConfig
+from envs.household.commands import Command
+from envs.household.commands import parse_command as parse
 
 GYM_ID = "cogos/AI2Thor-v0"
 

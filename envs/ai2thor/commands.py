@@ -1,7 +1,8 @@
 """ALFWorld's text commands: parsing, the admissible set, and the AI2-THOR actions of each one.
 
 The commands and when they are admissible are the symbolic household's (``envs.household``),
-which are ALFWorld's; here each one is carried out by ``Controller.step`` calls:
+which are ALFWorld's: :class:`Command` and its parser are its own. Here each one is carried
+out by ``Controller.step`` calls:
 
 =================================  ==========================================================
 command                            AI2-THOR actions (``Controller.step(action=..., ...)``)
@@ -33,71 +34,11 @@ are the same command.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from envs.ai2thor.scene import World, entity_id, planar_distance, text_name
-
-_E = r"([a-z]+ [1-9][0-9]*)"
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (verb, re.compile(f"^{pattern}$"))
-    for verb, pattern in (
-        ("go", rf"go to {_E}"),
-        ("open", rf"open {_E}"),
-        ("close", rf"close {_E}"),
-        ("take", rf"take {_E} from {_E}"),
-        ("put", rf"put {_E} (?:in/on|in|on|into|onto) {_E}"),
-        ("put", rf"move {_E} to {_E}"),
-        ("heat", rf"heat {_E} with {_E}"),
-        ("cool", rf"cool {_E} with {_E}"),
-        ("clean", rf"clean {_E} with {_E}"),
-        ("slice", rf"slice {_E} with {_E}"),
-        ("use", rf"use {_E}"),
-        ("examine", rf"examine {_E}"),
-        ("look", "look"),
-        ("inventory", "inventory"),
-    )
-)
-
-_TEMPLATES = {
-    "go": "go to {0}",
-    "open": "open {0}",
-    "close": "close {0}",
-    "take": "take {0} from {1}",
-    "put": "put {0} in/on {1}",
-    "heat": "heat {0} with {1}",
-    "cool": "cool {0} with {1}",
-    "clean": "clean {0} with {1}",
-    "slice": "slice {0} with {1}",
-    "use": "use {0}",
-    "examine": "examine {0}",
-    "look": "look",
-    "inventory": "inventory",
-}
-
-
-@dataclass(frozen=True)
-class Command:
-    """A verb and its arguments as entity ids: ``Command("take", ("apple_1", "countertop_2"))``."""
-
-    verb: str
-    args: tuple[str, ...] = ()
-
-    @property
-    def text(self) -> str:
-        """The canonical ALFWorld text, as listed in ``admissible_actions``."""
-        return _TEMPLATES[self.verb].format(*(text_name(a) for a in self.args))
-
-
-def parse(text: str) -> Command | None:
-    """The command a text names (case, blanks and a final period forgiven), else ``None``."""
-    words = " ".join(str(text).lower().split()).rstrip(".").strip()
-    for verb, pattern in _PATTERNS:
-        m = pattern.match(words)
-        if m:
-            return Command(verb, tuple(entity_id(g) for g in m.groups()))
-    return None
+from envs.ai2thor.scene import World, planar_distance
+from envs.household.commands import Command
 
 
 def is_admissible(world: World, cmd: Command) -> bool:

@@ -22,12 +22,10 @@ from typing import Any
 from gymnasium import spaces
 
 from envs.ai2thor.commands import (
-    Command,
     ThorCall,
     admissible,
     call,
     interaction_calls,
-    parse,
     pick_pose,
     teleport_call,
 )
@@ -40,6 +38,7 @@ from envs.ai2thor.simulator import (
 )
 from envs.ai2thor.tasks import Task, TaskConfig, ground, optimal_steps, task_text
 from envs.base import CogEnv, TaskSpec
+from envs.household.commands import Command, parse_command
 
 OBSERVABILITY = ("partial", "full")
 PLATFORMS = ("Linux64", "CloudRendering")
@@ -242,7 +241,7 @@ class AI2ThorEnv(CogEnv):
             raise TypeError(f"an action is a text command (str), got {type(action).__name__}")
         self._steps += 1
         calls: list[dict[str, Any]] = []
-        cmd = parse(action)
+        cmd = parse_command(action)
         if cmd is None:
             ok, error, text = False, f"{action!r} is not a command", NOTHING_HAPPENS
         elif cmd.text not in self._admissible:

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from envs.base import Atom
+from envs.household.text import listing
 
 ThorObject = dict[str, Any]
 """One entry of ``event.metadata["objects"]``."""
@@ -105,16 +106,6 @@ def kind_of(obj: Mapping[str, Any]) -> str | None:
     if obj.get("receptacle") and object_type not in NOT_RECEPTACLES:
         return "receptacle"
     return None
-
-
-def listing(entities: Sequence[str]) -> str:
-    """ALFWorld's listing: ``"nothing"``, ``"a apple 1"``, ``"a apple 1, and a egg 1"``."""
-    items = [f"a {text_name(e)}" for e in entities]
-    if not items:
-        return "nothing"
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def planar_distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
