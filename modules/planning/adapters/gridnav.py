@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
-from modules.planning.adapters.base import DomainAdapter, PlanningState
+from modules.planning.adapters.base import PlanningState
+from modules.planning.adapters.grid import GridAdapter
 from modules.planning.results import GroundAction
 
 _MOVES = {(-1, 0): "north", (0, 1): "east", (1, 0): "south", (0, -1): "west"}
@@ -24,7 +25,7 @@ def _coords(cell: str) -> tuple[int, int]:
     return int(row), int(col)
 
 
-class GridNavAdapter(DomainAdapter):
+class GridNavAdapter(GridAdapter):
     """See the module docstring."""
 
     domain = "gridnav"
@@ -51,24 +52,6 @@ class GridNavAdapter(DomainAdapter):
                 self.goal = atom[1]
             elif pred == "at" and len(atom) == 2 and percept:
                 self.position = atom[1]
-
-    def observe(self, wm: WorkingMemory) -> None:
-        if self.size is None:
-            grid = next((a for a in wm.task_facts if a[0] == "grid" and len(a) == 3), None)
-            if grid is not None:
-                self._set_size(int(grid[1]), int(grid[2]))
-            self._fold(list(wm.task_facts), percept=False)  # e.g. a goal the task gives away
-        recalled = [tuple(r.content) for r in wm.retrieved if r.kind == "fact" and r.content]
-        if recalled:
-            self._fold(recalled, percept=False)
-        facts = wm.percept.facts
-        self._fold(facts, percept=True)
-        if (
-            self.goal is not None
-            and ("cell", self.goal) in facts
-            and ("goal", self.goal) not in facts
-        ):
-            self.goal = None  # a recalled goal that is not there
 
     def _set_size(self, rows: int, cols: int) -> None:
         self.size = (rows, cols)

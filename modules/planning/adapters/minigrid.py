@@ -34,14 +34,15 @@ from collections.abc import Callable
 
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
-from modules.planning.adapters.base import DomainAdapter, PlanningState
+from modules.planning.adapters.base import PlanningState
+from modules.planning.adapters.grid import GridAdapter
 from modules.planning.results import GroundAction
 
 _DIRECTIONS = {(-1, 0): "north", (0, 1): "east", (1, 0): "south", (0, -1): "west"}
 _VERBS = {"move": "", "open": "open_", "unlock": "open_", "pickup": "pickup_"}
 
 
-class MiniGridAdapter(DomainAdapter):
+class MiniGridAdapter(GridAdapter):
     """See the module docstring."""
 
     domain = "minigrid"
@@ -116,24 +117,6 @@ class MiniGridAdapter(DomainAdapter):
             )
         ):
             self._state = None  # what is clear, or where doors and keys are, changed
-
-    def observe(self, wm: WorkingMemory) -> None:
-        if self.size is None:
-            grid = next((a for a in wm.task_facts if a[0] == "grid" and len(a) == 3), None)
-            if grid is not None:
-                self._set_size(int(grid[1]), int(grid[2]))
-            self._fold(list(wm.task_facts), percept=False)
-        recalled = [tuple(r.content) for r in wm.retrieved if r.kind == "fact" and r.content]
-        if recalled:
-            self._fold(recalled, percept=False)
-        facts = wm.percept.facts
-        self._fold(facts, percept=True)
-        if (
-            self.goal is not None
-            and ("cell", self.goal) in facts
-            and ("goal", self.goal) not in facts
-        ):
-            self.goal = None  # a recalled goal that is not there
 
     def _set_size(self, rows: int, cols: int) -> None:
         self.size = (rows, cols)
