@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,6 +20,28 @@ from cogos.config.overrides import Override, apply_overrides, parse_override
 from cogos.config.schema import RunConfig
 from cogos.config.yaml_source import YamlSource, load_yaml, read_yaml
 from cogos.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(
+    path: str | Path, model: type[M], overrides: Sequence[str] = ()
+) -> tuple[M, YamlSource]:
+    """Read, override and validate a YAML file that is not a run config.
+
+    For a daemon's or an experiment's file: ``key=value`` overrides apply first, and the first
+    problem is a ConfigError naming the file, the line and the key.
+    """
+    source = read_yaml(path)
+    data = apply_overrides(source.data or {}, [parse_override(o) for o in overrides])
+    try:
+        return model.model_validate(data), source
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        raise ConfigError(
+            err["msg"], file=source.file, key=".".join(map(str, loc)), line=source.line_of(loc)
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from cogos.daemon.broker import EmbeddedBroker
 from cogos.daemon.config import DaemonConfig
 from cogos.daemon.connection import MqttConnection, Outgoing
 from cogos.daemon.protocol import CommandError, Topics, error, ok, parse_command
-from cogos.errors import CogOSError, ConfigError
+from cogos.errors import CogOSError
 
 log = logging.getLogger("cogos.daemon")
 
@@ -293,20 +293,7 @@ def _autostart(episodes: int) -> Any:
 
 def load_daemon_config(path: str | Path, overrides: list[str] | None = None) -> DaemonConfig:
     """Read, override and validate a daemon config (errors name the file, line and key)."""
-    from pydantic import ValidationError
+    from cogos.config.loader import load_model
 
-    from cogos.config.overrides import apply_overrides, parse_override
-    from cogos.config.yaml_source import read_yaml
-
-    source = read_yaml(path)
-    data = apply_overrides(source.data or {}, [parse_override(o) for o in overrides or []])
-    try:
-        config = DaemonConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        key = ".".join(map(str, loc))
-        raise ConfigError(
-            f"{err['msg']}", file=source.file, key=key, line=source.line_of(loc)
-        ) from None
+    config, _ = load_model(path, DaemonConfig, overrides or [])
     return config.resolve(Path(os.path.dirname(os.path.abspath(path))))

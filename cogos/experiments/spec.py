@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cogos.config.overrides import apply_overrides, parse_override
-from cogos.config.yaml_source import read_yaml
+from cogos.config.loader import load_model
 from cogos.errors import ConfigError
 
 
@@ -138,16 +137,7 @@ def load_experiment(
     path: str | Path, overrides: list[str] | None = None
 ) -> tuple[ExperimentSpec, Path]:
     """Read and validate an experiment file; ``key=value`` overrides apply to it first."""
-    source = read_yaml(path)
-    data = apply_overrides(source.data or {}, [parse_override(o) for o in overrides or []])
-    try:
-        spec = ExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        raise ConfigError(
-            err["msg"], file=source.file, key=".".join(map(str, loc)), line=source.line_of(loc)
-        ) from None
+    spec, source = load_model(path, ExperimentSpec, overrides or [])
     base = (Path(path).resolve().parent / spec.base).resolve()
     if not base.exists():
         raise ConfigError(f"base config {base} does not exist", file=source.file, key="base")
