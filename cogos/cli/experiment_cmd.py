@@ -51,7 +51,7 @@ def experiment(
     """
     from cogos.experiments.execute import make_executor
     from cogos.experiments.experiment import run_experiment
-    from cogos.experiments.spec import load_experiment
+    from cogos.experiments.spec import cells, load_experiment
 
     console = Console()
     try:
@@ -72,7 +72,7 @@ def experiment(
         transient=True,
     )
     counts = {"done": 0, "failed": 0}
-    total = len(spec.seeds) * max(1, _cells(spec))
+    total = len(spec.seeds) * len(cells(spec))
     with progress:
         task = progress.add_task(spec.name, total=total, status="")
 
@@ -87,10 +87,3 @@ def experiment(
         raise CLIError(
             f"{result.failed} of {len(result.runs)} runs failed (see summary.md)", EXIT_RUNTIME
         )
-
-
-def _cells(spec: Any) -> int:
-    n = 1
-    for values in spec.grid.values():
-        n *= len(values)
-    return n

@@ -100,9 +100,7 @@ def resolve_component(
 ) -> ResolvedComponent:
     try:
         cls = get(kind, spec.name)
-    except ComponentNotFound as exc:
-        raise ConfigError(str(exc), key=f"{key}.name") from None
-    except RegistryError as exc:
+    except (ComponentNotFound, RegistryError) as exc:
         raise ConfigError(str(exc), key=f"{key}.name") from None
     base = _BASES[kind]
     if not issubclass(cls, base):

@@ -49,8 +49,12 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
 def load_yaml(text: str, file: str) -> YamlSource:
     """Parse ``text``; a syntax error becomes a ConfigError with the file and line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)  # one parse for both the data and the line numbers
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None

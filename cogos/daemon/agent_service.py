@@ -266,8 +266,8 @@ class AgentService:
             tuple(command.admissible),
         )
         if self.pending is not None:  # the previous action's outcome is this observation
+            agent.wm.step += 1  # as DecisionCycle.run counts it: the record is of the new step
             await agent.cycle.conclude(self.pending, outcome_of(observation))
-            agent.wm.step += 1
             self.pending = None
             self.episode_cycles += 1
             self.episode_return += command.reward

@@ -75,7 +75,8 @@ def test_every_cycle_is_one_event_with_its_decision(repo_root: Path, tmp_path: P
         decision = memory.decision(some.id)
         assert decision is not None
         assert decision["choice"]["name"] == some.metadata["action"]
-        assert {"candidates", "outcome"} <= set(decision) or "attempts" in decision
+        assert {"choice", "attempts", "outcome"} <= set(decision)
+        assert decision["attempts"], "the candidates of each round are kept"
         assert tuple(a[0] for a in some.facts if a[0] == "at") == ("at",)
         chain = memory.episode(some.episode or "")
         assert [e.metadata["cycle"] for e in chain] == list(range(len(chain)))
