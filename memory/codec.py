@@ -36,10 +36,6 @@ class LogOp:
     vector: Vector | None
 
 
-def encode_put(entry: Entry) -> bytes:
-    return encode_body(OP_PUT, put_body(entry), entry.vector)
-
-
 def encode_body(op: int, body: dict[str, Any], vector: Vector | None = None) -> bytes:
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     vec = b"" if vector is None else vector.astype("<f4", copy=False).tobytes()

@@ -808,29 +808,8 @@ class MemoryOS:
             dead = self.records.deleted_ids()
             removed = self.records.compact()
             self.graph.remove_items(dead)
-            if isinstance(self.vectors, FaissVectorStore) and self.vectors.kind == "hnsw":
-                self._rebuild_vectors()
+            self.vectors.compact()
             return {"removed": removed, "expired": len(expired), **self.checkpoint()}
-
-    def _rebuild_vectors(self) -> None:
-        """Rebuild the index from its live vectors (drops HNSW tombstones for good)."""
-        assert isinstance(self.vectors, FaissVectorStore)
-        old = self.vectors
-        ids = old.ids()
-        vectors = old.reconstruct(ids.tolist())
-        fresh = FaissVectorStore(
-            old.dim,
-            old.metric,
-            old.kind,
-            hnsw_m=old.hnsw_m,
-            ef_construction=old.ef_construction,
-            ef_search=old.ef_search,
-            device=old.device,
-        )
-        fresh.add(ids, vectors)
-        fresh.applied_seq = old.applied_seq
-        old.close()
-        self.vectors = fresh
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

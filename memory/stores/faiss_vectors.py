@@ -170,6 +170,17 @@ class FaissVectorStore(VectorStore):
             self._index.remove_ids(np.array(present, dtype=np.int64))
         return removed + len(present)
 
+    def compact(self) -> None:
+        """HNSW cannot remove: rebuild it from its live vectors to drop the tombstones."""
+        if self.kind != "hnsw" or not self._tombstones:
+            return
+        ids = self.ids()
+        vectors = self.reconstruct(ids.tolist())
+        self._index = self._place(self._empty_index())
+        self._tombstones.clear()
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+
     def _in_index(self, item_id: int) -> bool:
         if item_id in self._tombstones:
             return False

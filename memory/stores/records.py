@@ -11,7 +11,6 @@ stored with the records, and mirrored by the graph view.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,7 +31,6 @@ exclusive), and any other key is matched against the entry's metadata. A list va
 of these". Validity: by default only items valid now (not expired, not forgotten) match;
 ``as_of: T`` asks for the items valid at time T; ``include_expired: True`` drops the check."""
 
-SPECIAL_KEYS = ("time_from", "time_to", "as_of", "include_expired")
 DEFAULT_DOC_FIELDS = ("speaker", "name", "actor", "user", "role")
 
 COLUMNS = ("kind", "episode", "agent")
@@ -176,9 +174,3 @@ class RecordStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Close; safe to call twice."""
-
-    async def aget(self, ids: Sequence[int]) -> list[MemoryItem]:
-        return await asyncio.to_thread(self.get, ids)
-
-    async def afilter_ids(self, where: Where | None = None) -> list[int]:
-        return await asyncio.to_thread(self.filter_ids, where)

@@ -136,10 +136,6 @@ class SqliteRecordStore(RecordStore):
         self._last_event: dict[str, int] = {}
         self.setup()
 
-    @classmethod
-    def from_path(cls, path: str | Path) -> SqliteRecordStore:
-        return cls(path)
-
     def __enter__(self) -> SqliteRecordStore:
         return self
 

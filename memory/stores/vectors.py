@@ -7,7 +7,6 @@ configuration is tested against (recall of HNSW/IVF is measured, not assumed), a
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,13 +90,8 @@ class VectorStore(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
         """Release resources (GPU memory); safe to call twice."""
 
-    async def aadd(self, ids: Sequence[int] | IdArray, vectors: npt.ArrayLike) -> None:
-        await asyncio.to_thread(self.add, ids, vectors)
-
-    async def asearch(
-        self, queries: npt.ArrayLike, k: int, allow: Sequence[int] | None = None
-    ) -> tuple[IdArray, FloatArray]:
-        return await asyncio.to_thread(self.search, queries, k, allow)
+    def compact(self) -> None:  # noqa: B027 - optional hook: most stores remove for good
+        """Drop for good what ``remove`` only marked (called by ``MemoryOS.compact``)."""
 
 
 def exact_top_k(
