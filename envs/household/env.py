@@ -130,11 +130,12 @@ class HouseholdEnv(CogEnv):
             self._state = apply(layout, before, cmd)
             text = feedback(layout, before, self._state, cmd)
         self._steps += 1
-        terminated = self._episode.task.goal <= perceived_facts(layout, self._state)
+        info = self._info(text, success)
+        terminated = bool(info["won"])
         truncated = not terminated and self._steps >= self.max_steps
         self._done = terminated or truncated
         reward = 1.0 if terminated else 0.0
-        return text, reward, terminated, truncated, self._info(text, success)
+        return text, reward, terminated, truncated, info
 
     def render(self) -> str | None:
         """The whole household as text when ``render_mode="ansi"`` (privileged: for people)."""

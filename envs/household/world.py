@@ -111,6 +111,10 @@ def in_view(layout: Layout, state: State) -> list[str]:
     return contents(layout, state, state.at)
 
 
+_ABLE = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}
+"""The property an object needs for each appliance verb."""
+
+
 def is_admissible(layout: Layout, state: State, cmd: Command) -> bool:
     """Whether ``cmd`` can be carried out now; unknown names make it inadmissible."""
     verb, args, at, held = cmd.verb, cmd.args, state.at, state.holding
@@ -139,7 +143,7 @@ def is_admissible(layout: Layout, state: State, cmd: Command) -> bool:
     if verb == "put":
         return held is not None and args == (held, at) and reach
     if verb in ABILITIES:
-        able = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}[verb]
+        able = _ABLE[verb]
         return (
             held is not None
             and args == (held, at)

@@ -7,7 +7,6 @@ goes through ``cogos.runner.run`` exactly as ``cogos run`` does.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +70,6 @@ def test_random_agent_runs_text_commands_through_the_controller(tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("modules.planning.adapters.household") is None,
-    reason="the household planning adapter is not installed",
-)
 def test_the_shipped_config_solves_a_heat_task_offline(repo_root: Path, tmp_path: Path) -> None:
     """config/ai2thor.yaml as shipped (planner-first, household domain), on the fixture scene."""
     loaded = load_config(

@@ -68,6 +68,22 @@ def test_remove_and_allow(backend: str) -> None:
     assert sorted(store.ids().tolist()) == list(range(4, len(x) + 1))
 
 
+def test_compact_drops_what_remove_marked(backend: str) -> None:
+    """After ``compact`` the store holds exactly the live vectors (HNSW rebuilds itself)."""
+    store = BACKENDS[backend]("cosine")
+    x = data()
+    ids = np.arange(1, len(x) + 1)
+    store.add(ids, x)
+    store.remove([1, 2, 3])
+    store.compact()
+    assert len(store) == len(x) - 3
+    assert sorted(store.ids().tolist()) == list(range(4, len(x) + 1))
+    if isinstance(store, FaissVectorStore):
+        assert store._index.ntotal == len(x) - 3, "nothing removed is still in the index"
+    found, _ = store.search(x[3:6], 1)
+    assert found.ravel().tolist() == [4, 5, 6]
+
+
 def test_save_and_load_round_trip(backend: str, tmp_path: Path) -> None:
     store = BACKENDS[backend]("cosine")
     x = data()

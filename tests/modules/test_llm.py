@@ -198,13 +198,7 @@ async def test_llm_policy_chooses_among_available_actions() -> None:
     text = MAZE.format(
         policy="llm", modules="[{name: perception.facts}]", responses=json.dumps(replies)
     )
-    agent = Agent(
-        load_config_text(
-            text.replace("episodes: 1", "episodes: 1").replace(
-                "maze_seed: 4", "maze_seed: 4, max_steps: 6"
-            )
-        )
-    )
+    agent = Agent(load_config_text(text.replace("maze_seed: 4", "maze_seed: 4, max_steps: 6")))
     seen: list[Any] = []
     async with agent:
         agent.bus.subscribe("cycle/commit", lambda m: seen.append(m.payload))
