@@ -13,6 +13,8 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -24,6 +26,39 @@ from cogos.experiments.spec import RunSpec
 
 DONE = "done"
 FAILED = "failed"
+
+
+class RunTimeoutError(BaseException):
+    """A run past its experiment's ``timeout``.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way (an
+    environment wrapping its own errors, say) turns it into a different failure.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise RunTimeoutError in this (main) thread after ``seconds``.
+
+    Each run has a process of its own (a pool worker, or a Ray worker), so the alarm is the
+    run's alone.
+    """
+    if seconds is None:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("an experiment timeout needs the run in its process's main thread")
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RunTimeoutError(f"the run took more than its timeout of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run_one(run: RunSpec) -> dict[str, Any]:
@@ -41,8 +76,9 @@ def run_one(run: RunSpec) -> dict[str, Any]:
         from cogos.config import load_config
         from cogos.runner import run as run_config
 
-        loaded = load_config(run.base, list(run.overrides))
-        result = run_config(loaded, run.directory)
+        with time_limit(run.timeout):
+            loaded = load_config(run.base, list(run.overrides))
+            result = run_config(loaded, run.directory)
         status.update(status=DONE, metrics=result.metrics)
     except BaseException as exc:  # a run's failure is data, whatever it was
         status.update(

@@ -48,7 +48,9 @@ class ExperimentSpec(BaseModel):
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     group_by: list[str] | None = None
-    timeout: float | None = Field(default=None, gt=0, description="seconds per run")
+    timeout: float | None = Field(
+        default=None, gt=0, description="seconds per run; a run still going then fails"
+    )
 
     @field_validator("grid")
     @classmethod
@@ -84,6 +86,7 @@ class RunSpec:
     directory: Path
     base: Path
     overrides: tuple[str, ...]
+    timeout: float | None = None
 
     @property
     def key(self) -> str:
@@ -129,7 +132,7 @@ def expand(spec: ExperimentSpec, base: Path, out: Path) -> list[RunSpec]:
                 *(_override(k, v, variables) for k, v in cell.values.items()),
                 f"seed={seed}",
             ]
-            runs.append(RunSpec(cell, seed, directory, base, tuple(overrides)))
+            runs.append(RunSpec(cell, seed, directory, base, tuple(overrides), spec.timeout))
     return runs
 
 

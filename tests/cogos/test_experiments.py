@@ -111,6 +111,21 @@ def test_a_failing_run_is_isolated_and_resume_skips_finished_runs(
     assert again.failed == 4, "failed runs are retried (and fail again)"
 
 
+def test_a_run_past_its_timeout_fails_and_the_others_finish(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    slow = EXPERIMENT.replace("seeds: [0, 1]", "seeds: [0]\ntimeout: 3").replace(
+        "env.options.max_steps: [60]", "episodes: [1, 100000]"
+    )
+    spec, base = load_experiment(write(tmp_path, repo_root, slow))
+    result = run_experiment(spec, base, tmp_path / "out", LocalExecutor(2))
+    statuses = list(result.statuses.values())
+    assert len(statuses) == 4 and result.failed == 2, statuses  # the 100,000-episode cells
+    failed = [s for s in statuses if s["status"] == "failed"]
+    assert all("TimeoutError" in s["error"] for s in failed), failed
+    assert all(s["seconds"] < 30 for s in failed)
+
+
 def test_confidence_interval() -> None:
     ci = confidence([1.0, 2.0, 3.0])
     assert ci is not None and ci.mean == 2.0
