@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -28,7 +27,15 @@ from cogos.daemon.bridge import BusBridge
 from cogos.daemon.broker import EmbeddedBroker
 from cogos.daemon.config import DaemonConfig
 from cogos.daemon.connection import MqttConnection, Outgoing
-from cogos.daemon.protocol import CommandError, Topics, error, ok, parse_command
+from cogos.daemon.protocol import (
+    CommandError,
+    Topics,
+    command_schema,
+    decode_payload,
+    error,
+    ok,
+    validate_command,
+)
 from cogos.errors import CogOSError
 
 log = logging.getLogger("cogos.daemon")
@@ -115,10 +122,12 @@ class Daemon:
             if isinstance(message.payload, bytes)
             else str(message.payload or "").encode()
         )
-        raw: dict[str, Any] | None = None
-        with contextlib.suppress(Exception):
-            loaded = json.loads(payload) if len(payload) <= self.config.max_payload_bytes else None
-            raw = loaded if isinstance(loaded, dict) else None
+        raw: dict[str, Any] | None = None  # decoded once, here
+        undecodable: CommandError | None = None
+        try:
+            raw = decode_payload(payload, self.config.max_payload_bytes)
+        except CommandError as exc:
+            undecodable = exc
         bus_prefix = f"{self.topics.prefix}/"
         if "/bus/in/" in topic and topic.startswith(bus_prefix):
             agent, _, bus_topic = topic[len(bus_prefix) :].partition("/bus/in/")
@@ -131,13 +140,13 @@ class Daemon:
         if self.stopping.is_set():
             await self.reply(message, error("shutting_down", "the daemon is stopping"), raw)
             return
-        payload_for_parse = payload
-        if raw is not None and "reply_to" in raw:  # MQTT 3.1.1 reply routing is not a field
-            payload_for_parse = json.dumps(
-                {k: v for k, v in raw.items() if k != "reply_to"}
-            ).encode()
         try:
-            command = parse_command(name, payload_for_parse, self.config.max_payload_bytes)
+            schema = command_schema(name)
+            if undecodable is not None:
+                raise undecodable
+            assert raw is not None
+            # MQTT 3.1.1 reply routing is not a field of the command
+            command = validate_command(schema, {k: v for k, v in raw.items() if k != "reply_to"})
         except CommandError as exc:
             self.stats["bad_payloads"] += 1
             await self.reply(message, error(exc.kind, str(exc)), raw)

@@ -93,13 +93,18 @@ class CommandError(Exception):
         super().__init__(message)
 
 
-def parse_command(name: str, payload: bytes, max_bytes: int) -> _Command:
-    """Decode and validate a command payload; every failure is a :class:`CommandError`."""
+def command_schema(name: str) -> type[_Command]:
+    """The schema of command ``name`` (``unknown_command`` if there is none)."""
     schema = COMMANDS.get(name)
     if schema is None:
         raise CommandError(
             "unknown_command", f"unknown command {name!r}; known: {', '.join(COMMANDS)}"
         )
+    return schema
+
+
+def decode_payload(payload: bytes, max_bytes: int) -> dict[str, Any]:
+    """A payload's JSON object (``too_large``, ``bad_json`` or ``bad_payload`` otherwise)."""
     if len(payload) > max_bytes:
         raise CommandError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
     try:
@@ -110,6 +115,11 @@ def parse_command(name: str, payload: bytes, max_bytes: int) -> _Command:
         raise CommandError(
             "bad_payload", f"payload must be a JSON object, got {type(data).__name__}"
         )
+    return data
+
+
+def validate_command(schema: type[_Command], data: dict[str, Any]) -> _Command:
+    """The command ``data`` describes (``invalid``, naming the fields, otherwise)."""
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -117,6 +127,12 @@ def parse_command(name: str, payload: bytes, max_bytes: int) -> _Command:
             f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise CommandError("invalid", problems) from None
+
+
+def parse_command(name: str, payload: bytes, max_bytes: int) -> _Command:
+    """Decode and validate a command payload; every failure is a :class:`CommandError`."""
+    schema = command_schema(name)
+    return validate_command(schema, decode_payload(payload, max_bytes))
 
 
 def ok(result: Any) -> bytes:
