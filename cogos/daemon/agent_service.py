@@ -62,7 +62,7 @@ class AgentService:
         self.pending: PendingCycle | None = None
         self.episode = -1
         self.episode_return = 0.0
-        self.episode_cycles = 0
+        self.episode_seed = 0
         self.episode_started = 0.0
         self.summaries: list[EpisodeSummary] = []
         self.cycles = 0
@@ -218,8 +218,8 @@ class AgentService:
             self.episode += 1
             seed = command.seed if command.seed is not None else self.episode
             await agent.begin_episode(self.episode, seed)
+            self.episode_seed = seed
             self.episode_return = 0.0
-            self.episode_cycles = 0
             self.episode_started = time.perf_counter()
             return {"episode": self.episode, "awaiting": "observe"}
         if self.episodes_task is not None and not self.episodes_task.done():
@@ -269,7 +269,6 @@ class AgentService:
             agent.wm.step += 1  # as DecisionCycle.run counts it: the record is of the new step
             await agent.cycle.conclude(self.pending, outcome_of(observation))
             self.pending = None
-            self.episode_cycles += 1
             self.episode_return += command.reward
         if command.terminated or command.truncated:
             summary = await self._finish_external(
@@ -280,7 +279,6 @@ class AgentService:
         while pending.decision.chosen.kind == "internal":  # think until there is something to do
             outcome = await agent.cycle.execute_internal(pending.decision.chosen)
             await agent.cycle.conclude(pending, outcome)
-            self.episode_cycles += 1
             pending = await agent.cycle.deliberate(observation)
         self.pending = pending
         chosen = pending.decision.chosen
@@ -300,10 +298,10 @@ class AgentService:
         self.pending = None
         summary = EpisodeSummary(
             episode=self.episode,
-            seed=self.episode,
+            seed=self.episode_seed,
             success=success and not truncated,
             steps=agent.wm.step,
-            cycles=self.episode_cycles,
+            cycles=agent.wm.cycle,  # concluded cycles: the pending one never was
             episode_return=self.episode_return,
             optimal_steps=None,
             seconds=time.perf_counter() - self.episode_started,
