@@ -68,10 +68,13 @@ class GoalModule(Module):
         self.translated = False
         self.task = ""
         self.feedback: list[str] = []
+        self.lessons: list[str] = []
 
     async def begin_episode(self, episode: EpisodeStart) -> None:
         self._reset()
         self.task = episode.goal_text
+        # lessons are written at episode ends: one recall serves every translation in this one
+        self.lessons = await recall_lessons(self.ctx.memory, self.task, self.opts.lessons)
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
         add_usage(summary.extra, self.client.usage)
@@ -84,7 +87,7 @@ class GoalModule(Module):
             return []
         self.feedback.extend(rejected)
         objects = world_objects(wm)
-        lessons = await recall_lessons(self.ctx.memory, self.task, self.opts.lessons)
+        lessons = self.lessons
         try:
             if self.opts.mode == "goal":
                 goal, _ = await translate_goal(
