@@ -189,9 +189,10 @@ class LLMClient:
                 ),
             ]
         self.usage.failures += 1
-        self.usage.calls += len(errors)
-        self.usage.input_tokens += tokens_in
-        self.usage.output_tokens += tokens_out
+        spent: Answer[Any] = Answer(
+            None, len(errors), text, tokens_in, tokens_out, time.perf_counter() - started, errors
+        )
+        await self._account(spent, what)  # a failed call costs as much, and is traced alike
         raise LLMOutputError(what, errors)
 
     async def _account(self, answer: Answer[Any], what: str) -> None:
