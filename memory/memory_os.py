@@ -418,6 +418,9 @@ class MemoryOS:
         lc = self.config.lifecycle
         if lc.capacity is None:
             return []
+        live = {"kind": list(lc.evict_kinds), "include_expired": True}  # as access_stats counts
+        if self.records.count(live) <= lc.capacity:
+            return []  # the common case, on every write: a count, not every item's stats
         stats = self.records.access_stats(lc.evict_kinds)
         victims = choose_evictions(stats, lc.capacity, time.time(), lc.heat_half_life)
         self._append_ops([(OP_DELETE, {"id": v, "reason": "evicted"}) for v in victims])
