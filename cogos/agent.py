@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -40,10 +41,24 @@ def _construct(component: ResolvedComponent, arg: Any) -> Any:
         if isinstance(arg, dict):
             return component.cls(**arg)
         return component.cls(arg)
+    except ConfigError:
+        raise  # already says which key (the llm: section, memory...)
     except (ValueError, TypeError) as exc:
         raise ConfigError(
-            f"{component.name!r} rejected its options: {exc}", key=f"{component.key}.options"
+            f"{component.name!r} rejected its options: {exc}", key=_option_key(component, exc)
         ) from exc
+
+
+def _option_key(component: ResolvedComponent, exc: Exception) -> str:
+    """The key of the option a constructor complained about, when its message starts with one.
+
+    Components word their checks as "width must be ..."; naming ``env.options.width`` rather
+    than ``env.options`` lets the error point at the line that set it.
+    """
+    match = re.match(r"\w+", str(exc))
+    if match and match.group() in type(component.options).model_fields:
+        return f"{component.key}.options.{match.group()}"
+    return f"{component.key}.options"
 
 
 class Agent:
@@ -75,6 +90,13 @@ class Agent:
             except (FormatVersionError, DimensionError) as exc:
                 raise ConfigError(str(exc), key="memory") from exc
         self.memory = memory
+        # The memory this agent starts from: where it is and how far its log had got. A trace
+        # records it so that ``cogos replay --verify`` can re-run against that state (on a copy).
+        self.memory_start: dict[str, Any] | None = (
+            {"path": str(memory.layout.root.resolve()), "last_seq": memory.last_seq}
+            if memory is not None
+            else None
+        )
 
         def context(instance: str, options: Any, kind: str) -> ComponentContext:
             return ComponentContext(

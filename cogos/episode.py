@@ -59,3 +59,19 @@ class EpisodeSummary:
             "truncated": self.truncated,
             **({"extra": self.extra} if self.extra else {}),
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EpisodeSummary:
+        """The inverse of :meth:`to_json` (``metrics.json``'s ``per_episode`` entries)."""
+        return cls(
+            episode=int(data["episode"]),
+            seed=int(data["seed"]),
+            success=bool(data["success"]),
+            steps=int(data["steps"]),
+            cycles=int(data["cycles"]),
+            episode_return=float(data["return"]),
+            optimal_steps=data.get("optimal_steps"),
+            seconds=float(data["seconds"]),
+            truncated=bool(data.get("truncated", False)),
+            extra=dict(data.get("extra", {})),
+        )

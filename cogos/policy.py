@@ -25,6 +25,9 @@ class Policy:
     """Base class of every policy. ``propose`` is required; the rest have sensible defaults."""
 
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: modules (registered names) this policy cannot work without; checked when a config loads,
+    #: so a policy never quietly degrades into a different one
+    requires_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: ComponentContext) -> None:
         self.ctx = ctx

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cogos.errors import ComponentNotFound, RegistryError
+from cogos.extras import install_hint
 
 Kind = Literal["module", "policy", "env"]
 
@@ -104,7 +105,7 @@ def import_target(spec: str, kind: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RegistryError(f"cannot import {kind} {spec!r}: {exc}") from exc
+        raise RegistryError(f"cannot import {kind} {spec!r}: {exc}{install_hint(exc)}") from exc
     obj: object = module
     for part in attr.split("."):
         try:

@@ -25,6 +25,7 @@ from cogos._version import __version__
 from cogos.agent import Agent
 from cogos.config import LoadedConfig
 from cogos.episode import EpisodeSummary
+from cogos.errors import CogOSError, ConfigError
 from cogos.metrics import summarize
 from cogos.trace import Tracer
 
@@ -39,6 +40,25 @@ class RunResult:
     metrics: dict[str, Any]
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, directory: str | Path) -> RunResult:
+        """A run read back from its directory (``metrics.json``), e.g. in a notebook."""
+        out = Path(directory)
+        path = out / "metrics.json"
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CogOSError(f"{path}: no metrics.json (is {out} a run directory?)") from None
+        except (OSError, ValueError) as exc:
+            raise CogOSError(f"{path}: cannot read the run's metrics ({exc})") from None
+        summaries = [EpisodeSummary.from_json(e) for e in document.pop("per_episode", [])]
+        files = {
+            name: out / file
+            for name, file in (("config", "config.yaml"), ("trace", "trace.jsonl"))
+            if (out / file).exists()
+        }
+        return cls(summaries, document, out, {**files, "metrics": path})
 
 
 def episode_seeds(loaded: LoadedConfig) -> list[int]:
@@ -55,6 +75,30 @@ def write_resolved_config(loaded: LoadedConfig, path: Path) -> None:
     path.write_text(header + yaml.safe_dump(loaded.resolved(), sort_keys=False), encoding="utf-8")
 
 
+def write_metrics(
+    loaded: LoadedConfig,
+    out: Path,
+    summaries: list[EpisodeSummary],
+    started: float,
+    *,
+    interrupted: bool = False,
+) -> Path:
+    """``metrics.json``; ``interrupted`` (with ``episodes_planned``) marks a run cut short."""
+    path = out / "metrics.json"
+    document = {
+        "name": loaded.config.name,
+        **summarize(summaries),
+        "wall_seconds": time.time() - started,
+        "cogos_version": __version__,
+        "python": platform.python_version(),
+        "interrupted": interrupted,
+        "episodes_planned": loaded.config.episodes,
+        "per_episode": [s.to_json() for s in summaries],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 async def run_async(
     loaded: LoadedConfig,
     out_dir: str | Path | None = None,
@@ -62,6 +106,13 @@ async def run_async(
     on_episode: EpisodeCallback | None = None,
 ) -> RunResult:
     """Run every episode of ``loaded``; write the run directory when ``out_dir`` is given."""
+    if getattr(loaded.components.env.cls, "driven_externally", False):
+        raise ConfigError(
+            f"env {loaded.components.env.name!r} is driven from another process: run it under "
+            "the daemon (cogos daemon config/daemon.yaml) and send observations with its "
+            "'observe' command (docs/mqtt.md)",
+            key="env.name",
+        )
     out = Path(out_dir) if out_dir is not None else None
     files: dict[str, Path] = {}
     tracer: Tracer | None = None
@@ -78,30 +129,30 @@ async def run_async(
     try:
         async with agent:
             if tracer is not None:
-                tracer.attach(
-                    agent.bus,
-                    header={"config": loaded.config.name, "agent": agent.name, "started": started},
-                )
+                header: dict[str, Any] = {
+                    "config": loaded.config.name,
+                    "agent": agent.name,
+                    "started": started,
+                }
+                if agent.memory_start is not None:  # where its log stood: replay --verify
+                    header["memory"] = agent.memory_start
+                tracer.attach(agent.bus, header=header)
             for i, seed in enumerate(episode_seeds(loaded)):
                 summary = await agent.run_episode(i, seed)
                 summaries.append(summary)
                 if on_episode is not None:
                     on_episode(summary)
+    except BaseException:
+        # Ctrl-C, a cancelled task or a crash: the episodes that finished are kept
+        if out is not None and summaries:
+            files["metrics"] = write_metrics(loaded, out, summaries, started, interrupted=True)
+        raise
     finally:
         if tracer is not None:
             tracer.close()
     metrics = summarize(summaries)
     if out is not None:
-        files["metrics"] = out / "metrics.json"
-        document = {
-            "name": loaded.config.name,
-            **metrics,
-            "wall_seconds": time.time() - started,
-            "cogos_version": __version__,
-            "python": platform.python_version(),
-            "per_episode": [s.to_json() for s in summaries],
-        }
-        files["metrics"].write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        files["metrics"] = write_metrics(loaded, out, summaries, started)
     return RunResult(summaries, metrics, out, files)
 
 

@@ -9,21 +9,23 @@ file and what was found), 2 bad usage (a directory that does not exist, a malfor
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from memory.entries import MemoryItem
 from memory.errors import MemoryOSError, UnknownItemError
-from memory.memory_os import MemoryOS
+
+if TYPE_CHECKING:  # the memory OS pulls in FAISS and SQLite: imported when a command runs
+    from memory.entries import MemoryItem
+    from memory.memory_os import MemoryOS
 
 
 class MemoryCLIError(click.ClickException):
@@ -48,6 +50,8 @@ def opened(directory: Path) -> Iterator[MemoryOS]:
     if not (directory / "FORMAT").exists():
         raise MemoryCLIError(f"{directory} is not a memory directory (no FORMAT file)", 2)
     try:
+        from memory.memory_os import MemoryOS
+
         memory = MemoryOS.open(directory)
     except (MemoryOSError, ValueError) as exc:
         raise MemoryCLIError(str(exc), 1) from None
@@ -88,7 +92,7 @@ def print_items(items: list[MemoryItem], scores: list[float] | None, as_json: bo
         "text",
         "facts",
     ):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for i, item in enumerate(items):
         facts = " ".join("(" + " ".join(a) + ")" for a in item.facts[:4])
         row = [str(item.id), item.kind]
@@ -96,6 +100,35 @@ def print_items(items: list[MemoryItem], scores: list[float] | None, as_json: bo
             row.append(f"{scores[i]:.3f}")
         table.add_row(*row, item.episode or "", item.text[:80], facts)
     Console().print(table)
+
+
+def print_episodes(episodes: dict[str, int], as_json: bool) -> None:
+    if as_json:
+        for name, events in episodes.items():
+            click.echo(json.dumps({"episode": name, "events": events}))
+        return
+    table = Table()
+    table.add_column("episode", overflow="fold")
+    table.add_column("events", justify="right")
+    for name, events in episodes.items():
+        table.add_row(name, str(events))
+    Console().print(table)
+
+
+def unknown_episode(episode: str, known: dict[str, int]) -> str:
+    """Say that no such episode exists, with the ids it may have meant.
+
+    Episode ids are ``<run id>/<number>`` (or an agent name and a number), so a bare number
+    is matched against their endings too.
+    """
+    names = list(known)
+    close = [n for n in names if n.rsplit("/", 1)[-1].rsplit(":", 1)[-1] == episode][:3]
+    close = close or difflib.get_close_matches(episode, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return (
+        f"no episode {episode!r} in this memory ({len(names)} episodes){hint} "
+        "(--episodes lists them)"
+    )
 
 
 @click.group("memory")
@@ -142,6 +175,8 @@ def search(
         q: Any = query
         if vector:
             try:
+                import numpy as np
+
                 q = np.asarray(json.loads(query), dtype=np.float32)
             except ValueError as exc:
                 raise MemoryCLIError(
@@ -158,7 +193,10 @@ def search(
 @MEMORY_DIR
 @click.option("--recent", type=int, help="The N newest items.")
 @click.option("--about", "entity", help="Items linked to this entity.")
-@click.option("--episode", help="An episode's events, in order.")
+@click.option("--episode", help="An episode's events, in order (--episodes lists the ids).")
+@click.option(
+    "--episodes", "list_episodes", is_flag=True, help="Every episode id, with its events."
+)
 @click.option("--decision", type=int, help="The decision record of event ID.")
 @click.option("--why", type=int, help="Event ID with its decision and the events before it.")
 @click.option("--where", "where", multiple=True, help="Filter for --recent, key=value.")
@@ -168,6 +206,7 @@ def recall(
     recent: int | None,
     entity: str | None,
     episode: str | None,
+    list_episodes: bool,
     decision: int | None,
     why: int | None,
     where: tuple[str, ...],
@@ -175,11 +214,17 @@ def recall(
 ) -> None:
     """Graph and record queries: recent events, events about an entity, decision records."""
     chosen = [x for x in (recent, entity, episode, decision, why) if x is not None]
-    if len(chosen) != 1:
+    if len(chosen) + list_episodes != 1:
         raise MemoryCLIError(
-            "give exactly one of --recent, --about, --episode, --decision, --why", 2
+            "give exactly one of --recent, --about, --episode, --episodes, --decision, --why", 2
         )
     with opened(directory) as memory:
+        known = memory.episodes()
+        if list_episodes:
+            print_episodes(known, as_json)
+            return
+        if episode is not None and episode not in known:
+            raise MemoryCLIError(unknown_episode(episode, known), 1)
         try:
             if decision is not None:
                 click.echo(json.dumps(memory.decision(decision), indent=None if as_json else 2))

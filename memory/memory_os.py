@@ -653,6 +653,11 @@ class MemoryOS:
         with self._lock:
             return self.records.get(self.graph.episode_events(episode))
 
+    def episodes(self) -> dict[str, int]:
+        """Every remembered episode id with its number of events (what ``episode`` takes)."""
+        with self._lock:
+            return self.graph.episodes()
+
     def decision(self, item_id: int) -> dict[str, Any] | None:
         """The decision record of an event: candidates, values, choice, outcome."""
         with self._lock:

@@ -33,11 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart
 from cogos.policy import Policy
-from envs.maze import DIRECTIONS, parse_cell
+from envs.maze import DIRECTIONS, cell_name, parse_cell
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 
 _MOVES = {(d.drow, d.dcol): d.name for d in DIRECTIONS}
+_DELTAS = {d.name: (d.drow, d.dcol) for d in DIRECTIONS}
 UNREACHABLE = -1e9
 
 
@@ -193,15 +194,40 @@ class ExplorePolicy(Policy):
                 )
         return out
 
+    def destination(self, candidate: Candidate) -> str | None:
+        """The cell a candidate leads to, whoever proposed it.
+
+        Other modules propose too (the planner proposes the next move of its plan), and their
+        candidates carry no ``to``: a move's destination is then read off its direction.
+        """
+        to = candidate.args.get("to")
+        if isinstance(to, str):
+            return to
+        delta = _DELTAS.get(candidate.name)
+        here = self.map.position
+        if delta is None or here is None:
+            return None
+        row, col = parse_cell(here)
+        to = cell_name((row + delta[0], col + delta[1]))
+        return to if to in self.map.adjacent.get(here, ()) else None
+
     async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
+        """Minus the estimated steps to finish from where each candidate leads.
+
+        A candidate that leads nowhere on the known map (not a move, or into a wall) is valued
+        as unreachable, so it is chosen only if nothing else is left.
+        """
         dist = self.map.distances_to(self.map.targets())
         visits = self.map.visits
         penalty = self._revisit_penalty
         values = []
         for c in candidates:
-            to = c.args["to"]
-            d = dist.get(to)
-            values.append(UNREACHABLE if d is None else -(1.0 + d) - penalty * visits.get(to, 0))
+            to = self.destination(c)
+            d = dist.get(to) if to is not None else None
+            if to is None or d is None:
+                values.append(UNREACHABLE)
+            else:
+                values.append(-(1.0 + d) - penalty * visits.get(to, 0))
         return values
 
     async def select(

@@ -25,6 +25,8 @@ VETO_STATUSES = ("unsolvable", "error", "unsupported")
 class NeuroSymbolicPolicy(PlannerFirstPolicy):
     """See the module docstring."""
 
+    requires_modules = ("llm.goal", "planner.pddl")
+
     async def select(
         self, wm: WorkingMemory, candidates: Sequence[Candidate], values: Sequence[float]
     ) -> Candidate | Rejection:

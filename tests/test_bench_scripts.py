@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import requires_extra
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
 OURS = {"cogos", "memory", "modules", "policies", "envs"}
@@ -43,6 +45,7 @@ def test_script_starts(script: str, tmp_path: Path) -> None:
     assert "usage:" in proc.stdout
 
 
+@requires_extra("llm", "langchain_core", "tenacity")
 def test_a_script_whose_planner_runs_in_child_processes(tmp_path: Path) -> None:
     """The planner solves in processes that multiprocessing starts, which import the script
     again: they must find what it imports too. The oracle answers are ground truth, so every

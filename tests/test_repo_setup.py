@@ -31,6 +31,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = match.group(1).strip()
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert command in ci_lines, f".ci/run must run the README's test command: {command}"
+    # ... in a clean venv: nothing installs into .venv before it, and it starts from none
+    before = ci_lines[: ci_lines.index(command)]
+    assert "rm -rf .venv" in before, ".ci/run must remove .venv before the README's command"
+    assert not [line for line in before if ".venv/bin/pip" in line or "pip install" in line]
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -76,3 +80,8 @@ def test_public_api_is_sorted_and_complete(module: object) -> None:
     assert names == sorted(names, key=lambda n: (not n.startswith("_") and n[0].islower(), n))
     for name in names:
         assert hasattr(module, name), name
+
+
+@pytest.mark.parametrize("module", [cogos, memory])
+def test_lazy_exports_match_the_public_api(module: object) -> None:
+    assert set(module._EXPORTS) == set(module.__all__)  # type: ignore[attr-defined]

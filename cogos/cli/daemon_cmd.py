@@ -24,7 +24,7 @@ def daemon(config: Path, overrides: tuple[str, ...]) -> None:
 
     try:
         loaded = load_daemon_config(config, list(overrides))
-        service = Daemon(loaded)
+        service = Daemon(loaded, console=lambda line: click.echo(line, err=True))
         asyncio.run(service.run())
     except CogOSError as exc:
         raise to_cli_error(exc) from None

@@ -8,6 +8,7 @@ from cogos.errors import CogOSError, ConfigError
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class CLIError(click.ClickException):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -11,8 +12,9 @@ from rich.table import Table
 
 from cogos.cli.errors import EXIT_RUNTIME, CLIError, to_cli_error
 from cogos.errors import CogOSError
-from cogos.replay import DecisionLine, decisions, verify
-from cogos.trace import read_trace
+
+if TYPE_CHECKING:  # the replay pulls in the runner and the memory OS: imported when it runs
+    from cogos.replay import DecisionLine
 
 
 def _row(d: DecisionLine) -> list[str]:
@@ -46,7 +48,8 @@ def _row(d: DecisionLine) -> list[str]:
     "--verify",
     "do_verify",
     is_flag=True,
-    help="Re-run config.yaml beside the trace and check every decision is the same.",
+    help="Re-run config.yaml beside the trace and check every decision is the same (a memory "
+    "run re-runs on a copy of the memory as it was when the run started).",
 )
 def replay(
     trace: Path, episode: int | None, limit: int | None, as_json: bool, do_verify: bool
@@ -56,31 +59,31 @@ def replay(
     Each line shows the candidates with their values (the chosen one in bold), the choice, the
     reward, and any rejections of the reject-and-loop.
     """
+    from cogos.replay import decisions, verify
+    from cogos.trace import read_trace
+
     console = Console()
     if do_verify:
         try:
             result = verify(trace)
         except CogOSError as exc:
             raise to_cli_error(exc) from None
-        if not result.ok:
-            if result.mismatch is not None:
-                a, b = result.mismatch
-                raise CLIError(
-                    f"diverged at episode {a.episode} cycle {a.cycle}: recorded {a.choice!r}, "
-                    f"re-run chose {b.choice!r}",
-                    EXIT_RUNTIME,
-                )
-            raise CLIError(
-                f"re-run made {result.length_replayed} decisions, "
-                f"trace has {result.length_recorded}",
-                EXIT_RUNTIME,
-            )
-        console.print(f"[green]verified[/]: {result.compared} decisions identical on re-run")
+        if result.problem is not None:
+            raise CLIError(result.problem, EXIT_RUNTIME)
+        on = ""
+        if result.memory is not None:
+            on = f" (on a copy of memory {result.memory.path} as of seq {result.memory.last_seq})"
+        console.print(f"[green]verified[/]: {result.compared} decisions identical on re-run{on}")
         return
     try:
-        lines = [d for d in decisions(read_trace(trace)) if episode is None or d.episode == episode]
+        every = list(decisions(read_trace(trace)))
     except (ValueError, KeyError) as exc:
         raise CLIError(f"{trace}: not a CogOS trace ({exc})") from None
+    lines = [d for d in every if episode is None or d.episode == episode]
+    if episode is not None and not lines:
+        recorded = sorted({d.episode for d in every})
+        span = f"{recorded[0]}-{recorded[-1]}" if recorded else "none"
+        raise CLIError(f"{trace}: no episode {episode} (episodes recorded: {span})", EXIT_RUNTIME)
     if limit is not None:
         lines = lines[:limit]
     if as_json:
@@ -88,8 +91,9 @@ def replay(
             click.echo(json.dumps(d.__dict__))
         return
     table = Table(title=str(trace), title_justify="left")
-    for col in ("ep", "cycle", "step", "at", "candidates (value)", "choice", "reward", "", "notes"):
+    for col in ("ep", "cycle", "step", "at", "candidates (value)", "choice", "reward", "end"):
         table.add_column(col)
+    table.add_column("notes", overflow="fold")
     for d in lines:
         table.add_row(*_row(d))
     console.print(table)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cogos.cli.errors import to_cli_error
-from cogos.config import LoadedConfig, load_config
-from cogos.episode import EpisodeSummary
+from cogos.cli.errors import EXIT_INTERRUPTED, CLIError, to_cli_error
 from cogos.errors import CogOSError, ConfigError
-from cogos.runner import RunResult
-from cogos.runner import run as run_config
+
+if TYPE_CHECKING:  # the config and the runner pull in the memory OS: imported when a run starts
+    from cogos.config import LoadedConfig
+    from cogos.episode import EpisodeSummary
 
 
 def default_out_dir(loaded: LoadedConfig) -> Path:
@@ -44,8 +45,7 @@ def episode_table(summaries: list[EpisodeSummary]) -> Table:
     return table
 
 
-def print_summary(console: Console, result: RunResult) -> None:
-    m = result.metrics
+def print_summary(console: Console, m: dict[str, Any]) -> None:
     console.print(
         f"success rate [bold]{m['success_rate']:.0%}[/] ({m['successes']}/{m['episodes']}), "
         f"mean steps {_fmt(m['mean_steps'], '.1f')}, "
@@ -54,6 +54,17 @@ def print_summary(console: Console, result: RunResult) -> None:
         f"{_fmt(m['cycles_per_second'], ',.0f')} cycles/s",
         soft_wrap=True,
     )
+    families = m.get("by_task_family")
+    if families:
+        console.print(
+            "by task family: "
+            + ", ".join(
+                f"{name} {f['success_rate']:.0%} ({round(f['success_rate'] * f['episodes'])}"
+                f"/{f['episodes']})"
+                for name, f in families.items()
+            ),
+            soft_wrap=True,
+        )
 
 
 @click.command()
@@ -73,6 +84,10 @@ def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: b
     env.options.width=21 agent.policy.name=random. The run directory gets the resolved
     config, a trace (one JSON line per decision cycle) and metrics.json.
     """
+    from cogos.config import load_config
+    from cogos.metrics import summarize
+    from cogos.runner import run as run_config
+
     console = Console()
     try:
         loaded = load_config(config, overrides)
@@ -89,25 +104,37 @@ def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: b
         transient=True,
         disable=quiet,
     )
-    wins = 0
+    finished: list[EpisodeSummary] = []
 
     with progress:
         task = progress.add_task(loaded.config.name, total=loaded.config.episodes, status="")
 
         def on_episode(summary: EpisodeSummary) -> None:
-            nonlocal wins
-            wins += summary.success
+            finished.append(summary)
+            wins = sum(s.success for s in finished)
             progress.update(task, advance=1, status=f"{wins} solved")
 
         try:
             result = run_config(loaded, out, on_episode=on_episode)
         except ConfigError as exc:  # a component rejected its options while being built
-            raise to_cli_error(
-                ConfigError(exc.message, file=exc.file or loaded.source, key=exc.key, line=exc.line)
-            ) from None
+            raise to_cli_error(loaded.locate(exc)) from None
         except CogOSError as exc:
             raise to_cli_error(exc) from None
+        except KeyboardInterrupt:
+            interrupted = True
+        else:
+            interrupted = False
+    if interrupted:
+        if finished:
+            if not quiet:
+                console.print(episode_table(finished))
+            print_summary(console, summarize(finished))
+        kept = f"; metrics.json in {out} has them" if finished else ""
+        raise CLIError(
+            f"interrupted after {len(finished)} of {loaded.config.episodes} episodes{kept}",
+            EXIT_INTERRUPTED,
+        )
     if not quiet:
         console.print(episode_table(result.summaries))
-    print_summary(console, result)
+    print_summary(console, result.metrics)
     console.print(f"run directory: {out}", soft_wrap=True)

@@ -136,4 +136,12 @@ def resolve_components(config: RunConfig) -> ResolvedComponents:
             )
         seen[instance] = i
         modules.append(resolve_component("module", f"agent.modules.{i}", spec, instance))
+    required = getattr(policy.cls, "requires_modules", ())
+    missing = [name for name in required if name not in {m.name for m in modules}]
+    if missing:
+        raise ConfigError(
+            f"policy {policy.name!r} needs the module(s) {', '.join(missing)} in agent.modules "
+            f"(it cannot work without them)",
+            key="agent.modules",
+        )
     return ResolvedComponents(env, policy, tuple(modules))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,18 +30,32 @@ def load_model(
     """Read, override and validate a YAML file that is not a run config.
 
     For a daemon's or an experiment's file: ``key=value`` overrides apply first, and the first
-    problem is a ConfigError naming the file, the line and the key.
+    problem is a ConfigError naming the file, the line and the key, worded as for run configs.
     """
     source = read_yaml(path)
-    data = apply_overrides(source.data or {}, [parse_override(o) for o in overrides])
+    parsed = [parse_override(o) for o in overrides]
+    data = apply_overrides(_mapping_of(source), parsed)
     try:
         return model.model_validate(data), source
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        raise schema_error(exc, model, source, parsed) from None
+
+
+def _mapping_of(source: YamlSource) -> dict[str, Any]:
+    """The file's top-level mapping; an empty file or a bare value is a config error.
+
+    An empty file would otherwise run every default, which is never what its author meant.
+    """
+    if source.data is None:
         raise ConfigError(
-            err["msg"], file=source.file, key=".".join(map(str, loc)), line=source.line_of(loc)
-        ) from None
+            "the file is empty; expected a mapping of keys such as 'version: 1'", file=source.file
+        )
+    if not isinstance(source.data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of keys, got {type(source.data).__name__}",
+            file=source.file,
+        )
+    return source.data
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,17 @@ class LoadedConfig:
     components: ResolvedComponents
     source: str
     overrides: tuple[str, ...] = ()
+    yaml: YamlSource | None = field(default=None, repr=False, compare=False)
+    parsed_overrides: tuple[Override, ...] = field(default=(), repr=False, compare=False)
+
+    def locate(self, exc: ConfigError) -> ConfigError:
+        """Give a later error the file and line of its key, as load-time errors have.
+
+        For a component that rejects its options while being built, after loading.
+        """
+        if self.yaml is None or exc.file is not None:
+            return exc
+        return _locate(exc, self.yaml, list(self.parsed_overrides))
 
     def resolved(self) -> dict[str, Any]:
         """The config as it will run: defaults filled in, component options included."""
@@ -87,18 +112,33 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _schema_message(err: Any) -> str:
+def _schema_message(err: Any, model: type[BaseModel]) -> str:
     loc = err["loc"]
     if err["type"] == "extra_forbidden":
-        owner = _model_at(RunConfig, loc[:-1])
+        owner = _model_at(model, loc[:-1])
         known = sorted(owner.model_fields) if owner else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key{hint} (expected one of: {', '.join(known)})"
+        return f"unknown key {loc[-1]!r}{hint} (expected one of: {', '.join(known)})"
     if err["type"] == "missing":
         return "required key is missing"
     got = err.get("input")
     return f"{err['msg']} (got {got!r})" if not isinstance(got, dict) else str(err["msg"])
+
+
+def schema_error(
+    exc: ValidationError, model: type[BaseModel], source: YamlSource, overrides: list[Override]
+) -> ConfigError:
+    """The first problem of a failed validation, located in the file.
+
+    An unknown key is reported before anything else: a misspelt ``nmae`` also makes ``name``
+    missing, and the misspelling is the one to fix.
+    """
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    key = ".".join(str(p) for p in err["loc"]) or None
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return _locate(ConfigError(_schema_message(err, model) + more, key=key), source, overrides)
 
 
 def _locate(exc: ConfigError, source: YamlSource, overrides: list[Override]) -> ConfigError:
@@ -115,27 +155,38 @@ def _locate(exc: ConfigError, source: YamlSource, overrides: list[Override]) -> 
     return ConfigError(message, file=source.file, key=exc.key, line=source.line_of(path))
 
 
+# top-level keys that only the other kinds of config file have, and the command that takes them
+_OTHER_KINDS = (
+    ({"broker", "agents"}, "a daemon config", "cogos daemon"),
+    ({"base", "grid"}, "an experiment", "cogos experiment"),
+)
+
+
+def _refuse_other_kinds(data: dict[str, Any], file: str) -> None:
+    """Refuse a daemon or experiment file handed to ``cogos run``, naming its command.
+
+    Better than a list of unknown keys.
+    """
+    for keys, kind, command in _OTHER_KINDS:
+        if keys & data.keys() and "env" not in data:
+            raise ConfigError(
+                f"this is {kind}, not a run config: use `{command} {file}`", file=file
+            )
+
+
 def load_config_source(source: YamlSource, overrides: Sequence[str] = ()) -> LoadedConfig:
     parsed = [parse_override(o) for o in overrides]
-    data = source.data if source.data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"the top level must be a mapping of keys, got {type(data).__name__}", file=source.file
-        )
-    data = apply_overrides(data, parsed)
+    data = apply_overrides(_mapping_of(source), parsed)
+    _refuse_other_kinds(data, source.file)
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        err = errors[0]
-        key = ".".join(str(p) for p in err["loc"]) or None
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise _locate(ConfigError(_schema_message(err) + more, key=key), source, parsed) from None
+        raise schema_error(exc, RunConfig, source, parsed) from None
     try:
         components = resolve_components(config)
     except ConfigError as exc:
         raise _locate(exc, source, parsed) from None
-    return LoadedConfig(config, components, source.file, tuple(overrides))
+    return LoadedConfig(config, components, source.file, tuple(overrides), source, tuple(parsed))
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig:

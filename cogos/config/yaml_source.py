@@ -34,16 +34,30 @@ class YamlSource:
         return None
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> None:
+    """Record each key's line; a key written twice in one mapping is an error.
+
+    YAML itself lets the last duplicate win silently, which hides the very edit a user made.
+    """
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines)
+            line = key_node.start_mark.line + 1
+            first = lines.get((*path, key))
+            if first is not None and isinstance(key_node, yaml.ScalarNode):
+                dotted = ".".join(str(p) for p in (*path, key))
+                raise ConfigError(
+                    f"duplicate key (first written on line {first})",
+                    file=file,
+                    key=dotted,
+                    line=line,
+                )
+            lines[(*path, key)] = line
+            _walk(value_node, (*path, key), lines, file)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            _walk(item, (*path, i), lines)
+            _walk(item, (*path, i), lines, file)
 
 
 def load_yaml(text: str, file: str) -> YamlSource:
@@ -64,7 +78,7 @@ def load_yaml(text: str, file: str) -> YamlSource:
         raise ConfigError(f"invalid YAML: {exc}", file=file) from None
     lines: dict[Path_, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, file)
     return YamlSource(data, file, lines)
 
 

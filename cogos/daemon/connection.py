@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import ssl
 from collections import deque
@@ -46,6 +47,22 @@ a broker round trip before the next could leave (a reply behind each cycle event
 def _delivered(task: asyncio.Task[None]) -> bool:
     """Whether a publish finished with the broker's acknowledgement (its error retrieved)."""
     return task.done() and not task.cancelled() and task.exception() is None
+
+
+REPORT_EVERY = 64
+"""After attempt 64, an unreachable broker is reported on every 64th attempt."""
+
+
+def _reported(failures: int) -> bool:
+    """Whether failed attempt ``failures`` (from 1) is a warning: 1, 2, 4, ..., 64, every 64th."""
+    if failures <= REPORT_EVERY:
+        return failures & (failures - 1) == 0
+    return failures % REPORT_EVERY == 0
+
+
+def _reason(error: BaseException) -> str:
+    """An aiomqtt error's text without its errno: ``Connection refused``."""
+    return re.sub(r"^\[Errno -?\d+\] ", "", str(error)) or type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,8 @@ class MqttConnection:
         self._room = asyncio.Event()
         self.connected = asyncio.Event()
         self.connections = 0
+        self.outage: float | None = None
+        """Seconds without a session before the current one (None: the first connection)."""
         self.dropped = 0
         self._client: aiomqtt.Client | None = None
         self._closing = False
@@ -216,16 +235,29 @@ class MqttConnection:
         return kwargs
 
     async def run(self) -> None:
-        """Stay connected until cancelled; reconnect with exponential backoff."""
+        """Stay connected until cancelled; reconnect with exponential backoff.
+
+        A broker that cannot be reached is reported on the first failed attempt, and then on
+        attempts 2, 4, 8, ... 64 and every 64th after that (each attempt is logged at debug
+        level): a service retries for as long as it runs, without filling its log.
+        """
         delay = self.broker.reconnect_initial
         kwargs = self._client_kwargs()
+        loop = asyncio.get_running_loop()
+        failures = 0  # connection attempts that failed since the last session
+        down_since: float | None = loop.time()  # when the last session ended (or we began)
         while True:
+            session = False
             try:
                 async with aiomqtt.Client(**kwargs) as client:
+                    session = True
                     client._client.manual_ack_set(True)  # see the module docstring
                     client.pending_calls_threshold = IN_FLIGHT + 16  # (else aiomqtt warns)
                     self._client = client
                     self.connections += 1
+                    if self.connections > 1 and down_since is not None:
+                        self.outage = loop.time() - down_since
+                    failures, down_since = 0, None
                     delay = self.broker.reconnect_initial
                     for topic in self.subscriptions:
                         await client.subscribe(topic, qos=1)
@@ -244,10 +276,17 @@ class MqttConnection:
                             await self.on_message(message)
                             if message.qos > 0:
                                 client._client.ack(message.mid, message.qos)
-            except* aiomqtt.MqttError as lost:  # a TaskGroup wraps it in an exception group
-                log.warning(
-                    "MQTT connection lost (%s); reconnecting in %.1f s", lost.exceptions[0], delay
-                )
+            except* aiomqtt.MqttError as group_error:  # a TaskGroup wraps it in an exception group
+                error = group_error.exceptions[0]
+                if down_since is None:
+                    down_since = loop.time()
+                if session:
+                    log.warning(
+                        "MQTT connection to %s lost (%s); reconnecting", self.address, error
+                    )
+                else:
+                    failures += 1
+                    self._unreachable(error, failures, loop.time() - down_since, delay)
             finally:
                 self._client = None
                 self.connected.clear()
@@ -255,6 +294,31 @@ class MqttConnection:
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.broker.reconnect_max)
+
+    @property
+    def address(self) -> str:
+        return f"{self.broker.host}:{self.broker.port}"
+
+    def _unreachable(self, error: BaseException, failures: int, down: float, delay: float) -> None:
+        """Log a failed connection attempt: a warning on a backed-off schedule, else debug."""
+        reason = _reason(error)
+        if not _reported(failures):
+            log.debug("MQTT connection attempt %d failed (%s)", failures, reason)
+            return
+        if isinstance(error, aiomqtt.MqttCodeError):
+            what = f"the MQTT broker at {self.address} refused the connection ({reason})"
+        else:
+            what = f"cannot reach the MQTT broker at {self.address} ({reason})"
+        if failures > 1:
+            what += f", {failures} attempts over {down:.0f} s"
+        hint = ""
+        if self.connections == 0 and self.broker.mode == "external":
+            hint = (
+                ". No broker installed? Run with broker.mode=embedded, or install mosquitto"
+                if not isinstance(error, aiomqtt.MqttCodeError)
+                else ". Check broker.username, broker.password_env and the broker's ACL"
+            )
+        log.warning("%s; retrying with backoff (next in %.1f s)%s", what, delay, hint)
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the outgoing queue is empty (while connected); False on timeout."""

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ log = logging.getLogger("cogos.daemon")
 class Daemon:
     """See the module docstring."""
 
-    def __init__(self, config: DaemonConfig) -> None:
+    def __init__(self, config: DaemonConfig, console: Callable[[str], None] | None = None) -> None:
+        """``console`` receives a line on each (re)connection (default: the info log)."""
         names = [a.name for a in config.agents]
         if len(set(names)) != len(names) or config.name in names:
             raise ValueError(
@@ -72,6 +74,7 @@ class Daemon:
             on_connect=self._announce,
         )
         self._broker: EmbeddedBroker | None = None
+        self._console = console or (lambda line: log.info("%s", line))
 
     # -- publishing -----------------------------------------------------------------------------
 
@@ -84,7 +87,8 @@ class Daemon:
         return publish
 
     async def _announce(self) -> None:
-        """(Re)connected: the retained statuses say who is here."""
+        """(Re)connected: say so on the console; the retained statuses say who is here."""
+        self._console(self.connected_line())
         await self.connection.publish(
             Outgoing(
                 self.topics.status(self.config.name),
@@ -97,6 +101,22 @@ class Daemon:
             await self.connection.publish(
                 Outgoing(self.topics.status(service.name), encode(service.status()), 1, True)
             )
+
+    def connected_line(self) -> str:
+        """``cogos daemon: connected to mqtt://localhost:1883 (MQTT 5), prefix cogos, ...``."""
+        b = self.config.broker
+        url = f"{'mqtts' if b.tls is not None else 'mqtt'}://{b.host}:{b.port}"
+        outage = self.connection.outage
+        if self.connection.connections > 1 and outage is not None:
+            return f"cogos daemon: reconnected to {url} after {outage:.1f} s without a connection"
+        protocol = "MQTT 5" if b.mqtt5 else "MQTT 3.1.1"
+        if b.mode == "embedded":
+            protocol += ", embedded broker"
+        agents = ", ".join(self.services) or "none"
+        return (
+            f"cogos daemon: connected to {url} ({protocol}), "
+            f"prefix {self.config.prefix}, agents: {agents}"
+        )
 
     async def reply(
         self, message: aiomqtt.Message, body: bytes, request: dict[str, Any] | None

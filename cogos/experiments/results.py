@@ -38,9 +38,18 @@ class Interval:
     n: int
 
     def __str__(self) -> str:
-        if self.n < 2:
-            return f"{self.mean:.3g}"
-        return f"{self.mean:.3g} ± {(self.high - self.low) / 2:.2g}"
+        """Both numbers in plain notation, to the same decimals.
+
+        Two significant digits of the half-width: ``6,410 ± 980``, ``0.83 ± 0.12``,
+        ``1.00 ± 0.00``; never ``6.41e+03``.
+        """
+        half = (self.high - self.low) / 2
+        if self.n >= 2 and half > 0:
+            decimals = max(0, min(4, 1 - math.floor(math.log10(half))))
+        else:
+            decimals = 2 if abs(self.mean) < 100 else 0
+        mean = f"{self.mean:,.{decimals}f}"
+        return mean if self.n < 2 else f"{mean} ± {half:,.{decimals}f}"
 
 
 def confidence(values: Sequence[float], level: float = 0.95) -> Interval | None:

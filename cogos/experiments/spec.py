@@ -31,7 +31,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cogos.config.loader import load_model
+from cogos.config.loader import load_config, load_model
+from cogos.config.yaml_source import YamlSource
 from cogos.errors import ConfigError
 
 
@@ -144,4 +145,52 @@ def load_experiment(
     base = (Path(path).resolve().parent / spec.base).resolve()
     if not base.exists():
         raise ConfigError(f"base config {base} does not exist", file=source.file, key="base")
+    check_runs(spec, base, source)
     return spec, base
+
+
+def check_runs(spec: ExperimentSpec, base: Path, source: YamlSource) -> None:
+    """Load every cell's run config now.
+
+    A bad grid key or value then fails the experiment up front (exit 2) instead of failing
+    each of its runs later.
+
+    Seeds cannot make a config invalid, so one seed per cell is enough.
+    """
+    for run in expand(
+        spec.model_copy(update={"seeds": spec.seeds[:1]}), base, Path("runs") / "check"
+    ):
+        try:
+            load_config(base, run.overrides)
+        except ConfigError as exc:
+            key = _experiment_key(spec, exc.key)
+            raise ConfigError(
+                f"cell {run.cell.label(spec)}: {exc}",
+                file=source.file,
+                key=key,
+                line=source.line_of(_path_of(key)),
+            ) from None
+
+
+def _experiment_key(spec: ExperimentSpec, run_key: str | None) -> str:
+    """Where in the experiment file a run config's bad key came from.
+
+    A grid key, the overrides list, or else the base config itself.
+    """
+    if run_key is None:
+        return "base"
+
+    def related(key: str) -> bool:
+        return run_key == key or run_key.startswith(key + ".") or key.startswith(run_key + ".")
+
+    for key in spec.grid:
+        if related(key):
+            return f"grid.{key}"
+    if any(related(o.partition("=")[0].strip()) for o in spec.overrides):
+        return "overrides"
+    return "base"
+
+
+def _path_of(key: str) -> tuple[str | int, ...]:
+    head, _, rest = key.partition(".")
+    return (head, rest) if rest else (head,)

@@ -47,6 +47,10 @@ class GraphStore(ABC):
         """Ids of an episode's events in order."""
 
     @abstractmethod
+    def episodes(self) -> dict[str, int]:
+        """Every episode id with its number of events, in the order episodes were first seen."""
+
+    @abstractmethod
     def neighbours(self, item: int, hops: int = 1, *, via_entities: bool = True) -> list[int]:
         """Items within ``hops`` steps: along ``next`` and, if asked, through shared entities."""
 
@@ -100,6 +104,14 @@ class NetworkxGraphStore(GraphStore):
             return []
         ids = [item_id(s) for s in self.g.successors(node)]
         return sorted(i for i in ids if i is not None)
+
+    def episodes(self) -> dict[str, int]:
+        g = self.g
+        return {
+            node.removeprefix("episode:"): g.out_degree(node)
+            for node in g
+            if node.startswith("episode:")
+        }
 
     def neighbours(self, item: int, hops: int = 1, *, via_entities: bool = True) -> list[int]:
         g = self.g

@@ -102,6 +102,17 @@ def build_chat_model(spec: LLMSpec) -> Any:
                     key="llm.api_key_env",
                 )
             kwargs["api_key"] = key
+        elif spec.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            if spec.base_url is None:
+                raise ConfigError(
+                    "provider 'openai' without llm.base_url is OpenAI's own API, which needs a "
+                    "key: set llm.api_key_env to the name of the environment variable that "
+                    "holds it (e.g. OPENAI_API_KEY), or set llm.base_url for a local server",
+                    key="llm.api_key_env",
+                )
+            # a local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes no key, but
+            # the client refuses to start without one
+            kwargs["api_key"] = "unused"
         try:
             model = init_chat_model(spec.model, model_provider=spec.provider, **kwargs)
         except ImportError as exc:
@@ -110,8 +121,12 @@ def build_chat_model(spec: LLMSpec) -> Any:
                 "pip install 'cogos[llm]' installs langchain-openai and langchain-ollama",
                 key="llm.provider",
             ) from None
-        except ValueError as exc:
-            raise ConfigError(f"cannot build the chat model: {exc}", key="llm") from None
+        except Exception as exc:  # the providers' clients raise their own types (OpenAIError)
+            raise ConfigError(
+                f"cannot build the chat model ({type(exc).__name__}: {exc}); check llm.provider, "
+                "llm.model, llm.base_url and llm.api_key_env",
+                key="llm",
+            ) from None
     if spec.cache is not None:
         model.cache = _sqlite_cache(spec.cache)
     return model

@@ -40,8 +40,8 @@ def _read(path: Path) -> str:
 
 def check_pddl(domain_path: Path, problem_path: Path) -> tuple[str, str]:
     """Parse both files; a syntax or semantic error names the file and line."""
+    from unified_planning.environment import get_environment  # not .shortcuts: 0.7 s lighter
     from unified_planning.io import PDDLReader
-    from unified_planning.shortcuts import get_environment
 
     get_environment().credits_stream = None
     domain, problem = _read(domain_path), _read(problem_path)
@@ -72,12 +72,13 @@ def plan(domain: Path, problem: Path, engine: str, timeout: float, as_json: bool
     """Solve PROBLEM in DOMAIN and print the plan and its cost."""
     if timeout <= 0:
         raise PlanCLIError("--timeout must be > 0", 2)
-    try:
-        domain_text, problem_text = check_pddl(domain, problem)
-    except DomainError as exc:
-        raise PlanCLIError(str(exc), 2) from None
     worker = PlannerWorker()
+    worker.warm()  # its imports (the engines: ~1 s) overlap with parsing here
     try:
+        try:
+            domain_text, problem_text = check_pddl(domain, problem)
+        except DomainError as exc:
+            raise PlanCLIError(str(exc), 2) from None
         result = worker.solve(PlanRequest(domain_text, problem_text), engine, timeout)
     finally:
         worker.close()

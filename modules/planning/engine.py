@@ -221,6 +221,23 @@ class PlannerWorker:
         child.close()
         self._conn = parent
 
+    def warm(self) -> threading.Thread:
+        """Start the worker in the background.
+
+        Its start (about a second of imports) then overlaps with the caller's own work:
+        ``cogos plan`` parses the PDDL meanwhile. A ``solve`` that comes first waits for it
+        (both take the lock).
+        """
+
+        def start() -> None:
+            with self._lock:
+                if self._process is None or not self._process.is_alive():
+                    self._start()
+
+        thread = threading.Thread(target=start, name="planner-warm", daemon=True)
+        thread.start()
+        return thread
+
     def _kill(self) -> None:
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -1,8 +1,10 @@
 """The ``cogos`` command end to end, as a user runs it (a real subprocess, real files)."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,136 @@ def test_components_lists_builtins(repo_root: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     for name in ("maze", "explore", "random", "perception.facts", "avoid_revisits", "width"):
         assert name in proc.stdout
+
+
+def test_help_lays_out_its_examples_without_loading_the_runtime(repo_root: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom cogos.cli.main import cli\ntry:\n    cli(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('faiss', 'sqlite_utils', 'networkx', 'unified_planning',"
+            " 'pydantic', 'gymnasium', 'memory.memory_os') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]", "cogos --help imported the runtime"
+    assert "\\b" not in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert "    cogos run config/maze.yaml --out runs/demo" in lines
+    assert "    cogos replay runs/demo/trace.jsonl --limit 20" in lines
+    for command in ("components", "daemon", "experiment", "memory", "plan", "replay", "run"):
+        assert any(line.strip().startswith(command + " ") for line in lines), command
+
+
+def test_components_names_kinds_defaults_and_embedders(repo_root: Path) -> None:
+    proc = cogos("components", "--options", cwd=repo_root)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "policies (entry points" in out
+    assert "policys" not in out
+    assert "PydanticUndefined" not in out
+    assert "embedders (entry points: cogos.embedders)" in out
+    assert "hashing" in out
+    assert "minilm" in out
+    assert "phases=['propose']" in out  # a default made by a factory is shown as its value
+
+
+def test_an_unknown_episode_is_an_error_that_lists_what_exists(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    out, mem = tmp_path / "run", tmp_path / "mem"
+    proc = cogos(
+        "run",
+        "config/maze_memory.yaml",
+        "episodes=2",
+        f"memory.path={mem}",
+        "--out",
+        str(out),
+        "-q",
+        cwd=repo_root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    listed = cogos("memory", "recall", str(mem), "--episodes", "--json", cwd=repo_root)
+    assert listed.returncode == 0, listed.stderr
+    episodes = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(episodes) == 2
+    assert all(e["events"] > 0 for e in episodes)
+    first = episodes[0]["episode"]
+    bare = cogos("memory", "recall", str(mem), "--episode", "0", cwd=repo_root)
+    assert bare.returncode == 1
+    assert f"did you mean '{first}'" in bare.stderr
+    assert "--episodes lists them" in bare.stderr
+    found = cogos("memory", "recall", str(mem), "--episode", first, "--json", cwd=repo_root)
+    assert len(found.stdout.splitlines()) == episodes[0]["events"]
+    replay = cogos("replay", str(out / "trace.jsonl"), "--episode", "99", cwd=repo_root)
+    assert replay.returncode == 1
+    assert "no episode 99 (episodes recorded: 0-1)" in replay.stderr
+
+
+def test_household_reports_success_per_task_family(repo_root: Path, tmp_path: Path) -> None:
+    proc = cogos(
+        "run",
+        "config/household.yaml",
+        "episodes=3",
+        "--out",
+        str(tmp_path / "o"),
+        "-q",
+        cwd=repo_root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("by task family: "))
+    for family, figures in metrics["by_task_family"].items():
+        assert f"{family} {figures['success_rate']:.0%} (" in line
+
+
+def test_ctrl_c_keeps_the_episodes_that_finished(repo_root: Path, tmp_path: Path) -> None:
+    """SIGINT once an episode has ended (read from the trace, not guessed from the clock):
+    exit 130, and metrics.json holds every finished episode."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cogos.cli.main",
+            "run",
+            "config/maze.yaml",
+            "episodes=100000",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        cwd=repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    trace = out / "trace.jsonl"
+    try:
+        for _ in range(600):
+            if trace.exists() and '"type":"episode_end"' in trace.read_text():
+                break
+            time.sleep(0.1)  # polling a file for an event; no outcome depends on the timing
+        else:
+            pytest.fail("no episode ended within a minute")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interrupted"] is True
+    assert metrics["episodes_planned"] == 100000
+    assert metrics["episodes"] >= 1
+    assert len(metrics["per_episode"]) == metrics["episodes"]
+    assert f"interrupted after {metrics['episodes']} of 100000 episodes" in stderr
+    assert "success rate" in stdout

@@ -168,17 +168,65 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     assert again.resolved() == resolved
 
 
-def test_shipped_configs_load(repo_root: Path) -> None:
-    from cogos.daemon.daemon import load_daemon_config
-    from cogos.experiments.spec import load_experiment
+@pytest.mark.parametrize("text", ["", "\n# only a comment\n", "---\n"])
+def test_an_empty_file_is_refused(tmp_path: Path, text: str) -> None:
+    err = error_of(tmp_path, text)
+    assert "empty" in err.message
+    assert err.file is not None
 
-    runs = [p for p in sorted((repo_root / "config").glob("*.yaml")) if p.name != "daemon.yaml"]
-    assert len(runs) >= 8
-    for path in runs:
-        load_config(path)
-    daemon = load_daemon_config(repo_root / "config" / "daemon.yaml")
-    for agent in daemon.agents:
-        load_config(agent.config, agent.overrides)
-    for path in sorted((repo_root / "config" / "experiments").glob("*.yaml")):
-        spec, base = load_experiment(path)
-        load_config(base, spec.overrides)
+
+def test_a_key_written_twice_is_refused(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD + "episodes: 3\n")
+    assert err.key == "episodes"
+    assert err.line == 12
+    assert "duplicate key (first written on line 3)" in err.message
+    nested = GOOD.replace("    height: 5\n", "    height: 5\n    width: 9\n")
+    assert error_of(tmp_path, nested).key == "env.options.width"
+
+
+def test_a_misspelt_key_is_reported_before_the_key_it_leaves_missing(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("    name: explore", "    nmae: explore"))
+    assert err.key == "agent.policy.nmae"
+    assert err.line == 11
+    assert "unknown key 'nmae'; did you mean 'name'?" in err.message
+
+
+def test_an_option_the_component_rejects_points_at_its_line(tmp_path: Path) -> None:
+    from cogos.agent import Agent
+
+    path = write(tmp_path, GOOD)
+    loaded = load_config(path, ["env.options.width=-5"])
+    with pytest.raises(ConfigError) as info:
+        Agent(loaded)
+    err = loaded.locate(info.value)
+    assert (err.key, err.line, err.file) == ("env.options.width", 7, str(path))
+    assert "width must be an integer >= 2" in err.message
+    assert "override 'env.options.width=-5'" in err.message
+
+
+def test_neuro_symbolic_without_its_modules_is_refused(tmp_path: Path) -> None:
+    err = error_of(tmp_path, GOOD.replace("name: explore", "name: neuro_symbolic"))
+    assert err.key == "agent.modules"
+    assert "needs the module(s) llm.goal, planner.pddl" in err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("broker: {port: 1883}\nagents: []\n", "cogos daemon"),
+        ("base: x.yaml\ngrid: {}\n", "cogos experiment"),
+    ],
+)
+def test_other_kinds_of_config_are_named(tmp_path: Path, text: str, command: str) -> None:
+    err = error_of(tmp_path, "version: 1\n" + text)
+    assert f"use `{command} " in err.message
+
+
+def test_an_externally_driven_env_cannot_be_run_here(tmp_path: Path) -> None:
+    from cogos.runner import run
+
+    loaded = load_config(write(tmp_path, GOOD), ["env.name=external", "env.options={}"])
+    with pytest.raises(ConfigError, match="cogos daemon") as info:
+        run(loaded, tmp_path / "out")
+    assert info.value.key == "env.name"
+    assert not (tmp_path / "out").exists()

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from cogos.errors import ConfigError
 from cogos.experiments.execute import LocalExecutor
 from cogos.experiments.experiment import run_experiment
-from cogos.experiments.results import confidence
+from cogos.experiments.results import Interval, confidence
 from cogos.experiments.spec import cells, expand, load_experiment
+from tests.extras import needs_extra
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 EXPERIMENT = """
 version: 1
@@ -173,7 +177,9 @@ def test_cli_end_to_end(tmp_path: Path, repo_root: Path) -> None:
     "ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::ResourceWarning"
 )
 def test_ray_executor_on_a_local_ray(tmp_path: Path, repo_root: Path) -> None:
-    ray = pytest.importorskip("ray")
+    needs_extra("dist", "ray")
+    import ray
+
     from cogos.experiments.execute import RayExecutor
 
     spec, base = load_experiment(write(tmp_path, repo_root), ["seeds=[0]"])
@@ -182,3 +188,34 @@ def test_ray_executor_on_a_local_ray(tmp_path: Path, repo_root: Path) -> None:
     finally:
         ray.shutdown()
     assert result.failed == 0 and len(result.statuses) == 2
+
+
+def test_a_bad_grid_value_fails_the_experiment_up_front(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        f"version: 1\nname: bad\nbase: {ROOT / 'config' / 'maze.yaml'}\n"
+        "grid:\n  agent.policy.name: [explore, explroe]\nseeds: [0, 1]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    err = info.value
+    assert (err.key, err.line) == ("grid.agent.policy.name", 5)
+    assert "unknown policy 'explroe'" in err.message
+    assert "did you mean 'explore'" in err.message
+
+
+def test_a_misspelt_experiment_key_gets_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"version: 1\nname: t\nbase: {ROOT / 'config' / 'maze.yaml'}\nseedz: [0]\n")
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    assert (info.value.key, info.value.line) == ("seedz", 4)
+    assert "did you mean 'seeds'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "n", "text"),
+    [(5430, 7390, 3, "6,410 ± 980"), (1, 1, 3, "1.00 ± 0.00"), (0.71, 0.95, 3, "0.83 ± 0.12")],
+)
+def test_intervals_print_in_plain_notation(low: float, high: float, n: int, text: str) -> None:
+    assert str(Interval((low + high) / 2, low, high, n)) == text

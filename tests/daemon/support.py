@@ -261,12 +261,21 @@ def daemon_config(
 
 
 class DaemonProcess:
-    """``python -m cogos.cli.main -v daemon <workdir>/daemon.yaml`` in a subprocess."""
+    """``python -m cogos.cli.main -v daemon <workdir>/daemon.yaml`` in a subprocess.
+
+    ``command`` replaces the arguments before the config path (``-m cogos.cli.main -v daemon``).
+    """
 
     def __init__(
-        self, config: dict[str, Any], workdir: Path, *, env: dict[str, str] | None = None
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.config = config
+        self.command = command or DAEMON_COMMAND
         self.name: str = config["name"]
         self.prefix: str = config["prefix"]
         self.workdir = workdir
@@ -288,7 +297,7 @@ class DaemonProcess:
         self.started_at = time.time()
         with self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, *DAEMON_COMMAND, str(self.path)],
+                [sys.executable, *self.command, str(self.path)],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=subprocess.DEVNULL,

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-pytest.importorskip("ai2thor", reason="needs the envs extra: pip install -e '.[envs]'")
+from tests.extras import needs_extra
+
+needs_extra("envs", "ai2thor")
 
 
 from cogos.config import load_config

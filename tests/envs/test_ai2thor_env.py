@@ -16,7 +16,9 @@ from typing import Any
 import gymnasium as gym
 import pytest
 
-pytest.importorskip("ai2thor", reason="needs the envs extra: pip install -e '.[envs]'")
+from tests.extras import needs_extra
+
+needs_extra("envs", "ai2thor")
 
 from gymnasium.utils.env_checker import check_env
 

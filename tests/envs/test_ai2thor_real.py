@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ai2thor", reason="needs the envs extra: pip install -e '.[envs]'")
+from tests.extras import needs_extra
+
+needs_extra("envs", "ai2thor")
 
 
 from envs.ai2thor import EXECUTABLE_ENV, AI2ThorEnv

@@ -13,6 +13,7 @@ from cogos import load_config_text
 from cogos.observation import EnvHandle
 from cogos.runner import run
 from envs.gym_env import GymEnv, short_repr, wrapped_action_names
+from tests.extras import needs_extra
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ def test_spaces_and_info_pass_through() -> None:
 
 
 def test_action_names_come_from_the_wrapped_env() -> None:
-    pytest.importorskip("minigrid", reason="needs the envs extra (cogos[envs])")
+    needs_extra("envs", "minigrid")
     import minigrid  # noqa: F401 - registers the MiniGrid ids
 
     env = GymEnv(id="MiniGrid-Empty-5x5-v0")  # MiniGrid's Actions enum

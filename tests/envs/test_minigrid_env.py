@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("minigrid", reason="needs the envs extra (cogos[envs])")
+from tests.extras import needs_extra
+
+needs_extra("envs", "minigrid")
 
 import gymnasium as gym
 from gymnasium.utils.env_checker import check_env

@@ -18,6 +18,7 @@ from memory.embedding import Embedder, check_embedding, embed_one, embedder_name
 from modules.embedders import HashingEmbedder, MiniLMEmbedder, make_embedder
 from modules.embedders.minilm import MODEL_PACKAGE, model_path
 from tests.conftest import ROOT
+from tests.extras import needs_extra
 
 TEXTS = [
     "The robot moves north to reach the goal.",
@@ -61,8 +62,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def minilm() -> MiniLMEmbedder:
-    pytest.importorskip("sentence_transformers", reason="needs the embed extra (cogos[embed])")
-    pytest.importorskip(MODEL_PACKAGE, reason="needs the embed extra (cogos[embed])")
+    needs_extra("embed", "sentence_transformers", MODEL_PACKAGE)
     return MiniLMEmbedder()
 
 

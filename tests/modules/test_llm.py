@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("langchain_core")
+from tests.extras import needs_extra
+
+needs_extra("llm", "langchain_core", "tenacity")
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("minigrid", reason="needs the envs extra (cogos[envs])")
+from tests.extras import needs_extra
+
+needs_extra("envs", "minigrid")
 
 from cogos import load_config, load_config_text
 from cogos.runner import run

@@ -1,11 +1,15 @@
 """The first policies on the real maze: explore always finishes; random is an honest baseline."""
 
+import logging
+
 import pytest
 
-from cogos import load_config_text
+from cogos import Bus, load_config_text
+from cogos.context import ComponentContext
 from cogos.runner import run_async
 from envs.maze import parse_cell
-from policies.explore import GridMap, move_name
+from memory.records import Candidate
+from policies.explore import ExploreOptions, ExplorePolicy, GridMap, move_name
 
 
 def cfg(policy: str, episodes: int, **env: object) -> str:
@@ -75,3 +79,35 @@ def test_grid_map_and_cell_helpers() -> None:
     assert parse_cell("c12_3") == (12, 3)
     with pytest.raises(ValueError, match="cell name"):
         parse_cell("room1")
+
+
+async def test_explore_values_the_candidates_other_modules_propose() -> None:
+    """The planner module proposes moves too (without the explorer's ``to``): explore values
+    each by where it leads, and a run with both finishes (it crashed with KeyError 'to')."""
+    text = cfg("explore", 3, width=9, height=9) + (
+        "  modules:\n"
+        "    - {name: perception.facts}\n"
+        "    - {name: planner.pddl, options: {domain: gridnav}}\n"
+    )
+    text = text.replace("agent: {policy: {name: explore}}\n", "agent:\n  policy: {name: explore}\n")
+    result = await run_async(load_config_text(text))
+    assert result.metrics["success_rate"] == 1.0
+
+
+def test_a_foreign_move_leads_where_its_direction_points() -> None:
+    ctx = ComponentContext(
+        name="explore",
+        agent="a",
+        bus=Bus(),
+        options=ExploreOptions(),
+        logger=logging.getLogger("test"),
+    )
+    policy = ExplorePolicy(ctx)
+    policy.map.update(
+        frozenset(
+            {("at", "c1_1"), ("cell", "c1_1"), ("open", "c1_1", "c1_2"), ("open", "c1_2", "c1_1")}
+        )
+    )
+    assert policy.destination(Candidate("east", source="planner")) == "c1_2"
+    assert policy.destination(Candidate("north", source="planner")) is None  # a wall
+    assert policy.destination(Candidate("pickup", source="llm")) is None
