@@ -3,6 +3,7 @@ opt-in test at the end and the README for what is tested against a real model)."
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -246,6 +247,40 @@ def test_configs_needing_an_llm_fail_clearly_without_one(repo_root: Path, tmp_pa
         check=False,
     )
     assert planner_only.returncode == 0, planner_only.stderr
+
+
+def test_openai_without_a_key_names_the_setting(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenAI's own API needs a key: exit 2 naming llm.api_key_env, not the client's
+    OpenAIError traceback. A local OpenAI-compatible server (base_url) takes none."""
+    from modules.llm.chat import build_chat_model
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError) as info:
+        build_chat_model(LLMSpec(provider="openai", model="gpt-4o-mini"))
+    assert info.value.key == "llm.api_key_env"
+    local = build_chat_model(
+        LLMSpec(provider="openai", model="qwen", base_url="http://127.0.0.1:9/v1")
+    )
+    assert type(local).__name__ == "ChatOpenAI"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "version: 1\nepisodes: 1\nenv: {name: household}\nagent: {policy: {name: llm}}\n"
+        "llm: {provider: openai, model: gpt-4o-mini}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    out = subprocess.run(
+        [sys.executable, "-m", "cogos.cli.main", "run", str(cfg), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"error: {cfg}:5: llm.api_key_env: "), out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 async def test_reflection_lessons_reach_memory_and_later_prompts(tmp_path: Path) -> None:
