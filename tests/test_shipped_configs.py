@@ -11,11 +11,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import cogos
 from tests.extras import missing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,17 +54,6 @@ RUN_CONFIGS = {
 }
 EXPERIMENTS = ["maze_memory.yaml", "policies.yaml"]
 OTHER = {"daemon.yaml"}  # run by tests/daemon/test_shipped_config.py
-
-
-def cogos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-    )
 
 
 def assert_refused(proc: subprocess.CompletedProcess[str], name: str, pattern: str) -> None:

@@ -10,17 +10,7 @@ from pathlib import Path
 import pytest
 
 from cogos.trace import read_trace
-
-
-def cogos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.cli_runner import cogos
 
 
 def test_help_is_useful(repo_root: Path) -> None:
@@ -278,6 +268,9 @@ def test_ctrl_c_keeps_the_episodes_that_finished(repo_root: Path, tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a test run started in the background inherits SIGINT ignored, and so would the child:
+        # give it the default disposition, which Python turns into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     trace = out / "trace.jsonl"
     try:
@@ -291,7 +284,7 @@ def test_ctrl_c_keeps_the_episodes_that_finished(repo_root: Path, tmp_path: Path
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)  # reaps it and closes the pipes
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     metrics = json.loads((out / "metrics.json").read_text())

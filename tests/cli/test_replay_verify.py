@@ -3,22 +3,11 @@ directory byte for byte unchanged, and a checkpointed memory refused with exit c
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import cogos
+
 SMALL_MAZE = ("env.options.width=9", "env.options.height=9", "env.options.maze_seed=3")
-
-
-def cogos(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def files(root: Path) -> dict[str, str]:

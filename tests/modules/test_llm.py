@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli_runner import cogos
 from tests.extras import needs_extra
 
 needs_extra("llm", "langchain_core", "tenacity")
@@ -270,14 +271,7 @@ def test_openai_without_a_key_names_the_setting(
         "llm: {provider: openai, model: gpt-4o-mini}\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    out = subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", "run", str(cfg), "--out", str(tmp_path / "o")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    out = cogos("run", str(cfg), "--out", str(tmp_path / "o"), cwd=repo_root, env=env)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith(f"error: {cfg}:5: llm.api_key_env: "), out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
