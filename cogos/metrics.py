@@ -13,6 +13,33 @@ def _mean(values: Sequence[float]) -> float | None:
     return fmean(values) if values else None
 
 
+def _llm_figures(usages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of the LLM components' usage over the episodes (see modules/llm/client.py)."""
+
+    def total(key: str) -> Any:
+        return sum(u.get(key, 0) for u in usages)
+
+    causes: dict[str, int] = {}
+    for u in usages:
+        for cause, n in (u.get("failures_by_cause") or {}).items():
+            causes[cause] = causes.get(cause, 0) + n
+    return {
+        "llm_calls": total("calls"),
+        "llm_answers": total("answers"),
+        "llm_failures": total("failures"),
+        "llm_failures_by_cause": causes,
+        "llm_repairs": total("repairs"),
+        "llm_retries": total("retries"),
+        "llm_fallbacks": total("fallbacks"),
+        "llm_input_tokens": total("input_tokens"),
+        "llm_output_tokens": total("output_tokens"),
+        "mean_llm_tokens": _mean(
+            [float(u.get("input_tokens", 0) + u.get("output_tokens", 0)) for u in usages]
+        ),
+        "llm_seconds": total("seconds"),
+    }
+
+
 def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
     """Run-level metrics (and per task family, for environments that report ``task_family``).
 
@@ -40,17 +67,7 @@ def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
         for name, group in sorted(families.items())
     }
     llm = [s.extra["llm"] for s in summaries if isinstance(s.extra.get("llm"), dict)]
-    llm_figures = (
-        {
-            "llm_calls": sum(u.get("calls", 0) for u in llm),
-            "mean_llm_tokens": _mean(
-                [float(u.get("input_tokens", 0) + u.get("output_tokens", 0)) for u in llm]
-            ),
-            "llm_seconds": sum(u.get("seconds", 0.0) for u in llm),
-        }
-        if llm
-        else {}
-    )
+    llm_figures = _llm_figures(llm) if llm else {}
     return {
         **({"by_task_family": by_family} if by_family else {}),
         **llm_figures,

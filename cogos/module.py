@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from cogos.observation import Observation
 
 
+if TYPE_CHECKING:
+    from cogos.config.schema import RunConfig
+
+
 class Phase(enum.StrEnum):
     """The phases of the CoALA decision cycle that modules can fill."""
 
@@ -52,6 +56,14 @@ class Module:
     Options: ClassVar[type[BaseModel]] = NoOptions
     phases: ClassVar[frozenset[Phase]] = frozenset()
     topics: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """Checks that need the whole config, or the world outside it, before anything runs.
+
+        Called when a config loads (so ``cogos experiment`` refuses a bad grid up front); a
+        :class:`~cogos.errors.ConfigError` refuses the config. The default checks nothing.
+        """
 
     def __init__(self, ctx: ComponentContext) -> None:
         missing = [

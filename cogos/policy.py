@@ -10,7 +10,7 @@ reject-and-loop, bounded by ``agent.cycle.max_rejects``). Modules with the ``pro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -20,6 +20,9 @@ from cogos.episode import EpisodeStart, EpisodeSummary
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 
+if TYPE_CHECKING:
+    from cogos.config.schema import RunConfig
+
 
 class Policy:
     """Base class of every policy. ``propose`` is required; the rest have sensible defaults."""
@@ -28,6 +31,14 @@ class Policy:
     #: modules (registered names) this policy cannot work without; checked when a config loads,
     #: so a policy never quietly degrades into a different one
     requires_modules: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """Checks that need the whole config, or the world outside it, before anything runs.
+
+        Called when a config loads (so ``cogos experiment`` refuses a bad grid up front); a
+        :class:`~cogos.errors.ConfigError` refuses the config. The default checks nothing.
+        """
 
     def __init__(self, ctx: ComponentContext) -> None:
         self.ctx = ctx

@@ -4,7 +4,8 @@ Each cycle the model ranks the actions available now (the admissible commands, o
 action names) given the task, the percept and lessons from memory. Its answer is parsed and
 checked (only available actions count); the best-scored action is taken. A rejection (the
 critic vetoed it, or the model failed) goes back into the next prompt. If the model cannot be
-used at all this cycle, the policy takes a random available action and says so.
+used at all this cycle, the policy takes a random available action and says so (counted as a
+fallback), or, with ``llm.on_failure: stop``, the run stops with the model's error.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cogos.config import RunConfig
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.policy import Policy
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
-from modules.llm.chat import build_chat_model, require_llm
-from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
+from modules.llm.chat import build_chat_model, preflight, require_llm
+from modules.llm.client import LLMClient, LLMError
 from modules.llm.lessons import recall_lessons
 from modules.llm.reasoning import rank_actions
 from modules.llm.usage import add_usage
@@ -45,6 +47,10 @@ class LLMPolicy(Policy):
     """See the module docstring."""
 
     Options = LLMPolicyOptions
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        preflight(config.llm, "policy 'llm'")
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
@@ -78,7 +84,10 @@ class LLMPolicy(Policy):
                 lessons=self.lessons,
                 feedback=[r.reason for r in wm.rejections],
             )
-        except (LLMOutputError, LLMCallError) as exc:
+        except LLMError as exc:
+            if self.client.spec.on_failure == "stop":
+                raise
+            self.client.usage.fallbacks += 1
             order = self.rng.permutation(len(actions))
             return [
                 Candidate(

@@ -7,8 +7,10 @@ Use with the ``llm.goal`` module (the LLM translates or decomposes the task into
 When the planner proves the LLM's goal infeasible (unsolvable, or an error), the round is
 rejected with the planner's reason: CoALA's reject-and-loop sends it back to ``llm.goal``, which
 asks the model again with that reason in the prompt, up to ``agent.cycle.max_rejects`` times.
-While no plan exists for other reasons (objects not yet found, goal not yet known) it explores
-like ``planner_first``, and says so.
+When the model's goal already holds but the episode goes on, the goal cannot be the task's:
+that round is rejected too, and the model is asked again with that feedback. While no plan
+exists for other reasons (objects not yet found, goal not yet known) it explores like
+``planner_first``, and says so.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ class NeuroSymbolicPolicy(PlannerFirstPolicy):
             reason = note.get("reason") or note.get("status")
             return Rejection(
                 f"the planner found no plan for the goal {goal.get('goal')}: {reason}",
+                by="planner",
+            )
+        if goal.get("status") == "translated" and note.get("status") == "goal_satisfied":
+            # the episode goes on, so the model's goal is not the task's: ask again, saying so
+            return Rejection(
+                f"the goal {goal.get('goal')} already holds, but the task is not done: that "
+                "goal is wrong or incomplete",
                 by="planner",
             )
         return await super().select(wm, candidates, values)

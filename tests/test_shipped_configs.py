@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cli_runner import cogos
 from tests.extras import missing
@@ -39,6 +40,12 @@ def ai2thor_expectation() -> tuple[str, str]:
     return REFUSES, r"COGOS_AI2THOR_EXECUTABLE"
 
 
+def llm_expectation() -> tuple[str, str]:
+    if missing("langchain_core", "tenacity"):
+        return REFUSES, r"'llm' extra"
+    return REFUSES, r"llm\.base_url: cannot reach the model server"
+
+
 # run configs: (expected outcome, a pattern the refusal must contain)
 RUN_CONFIGS = {
     "maze.yaml": (RUNS, ""),
@@ -51,8 +58,12 @@ RUN_CONFIGS = {
     "minigrid_multiroom.yaml": minigrid_expectation(),
     "ai2thor.yaml": ai2thor_expectation(),
     "external_maze.yaml": (REFUSES, r"env\.name: .*cogos daemon"),
+    # they need a chat model; none runs in the tests, so they must refuse before any episode
+    "household_llm.yaml": llm_expectation(),
+    "household_neuro_symbolic.yaml": llm_expectation(),
 }
 EXPERIMENTS = ["maze_memory.yaml", "policies.yaml"]
+LLM_EXPERIMENTS = ["policies_llm.yaml"]
 OTHER = {"daemon.yaml"}  # run by tests/daemon/test_shipped_config.py
 
 
@@ -70,7 +81,27 @@ def assert_refused(proc: subprocess.CompletedProcess[str], name: str, pattern: s
 def test_every_shipped_config_has_an_expectation() -> None:
     shipped = {p.name for p in CONFIG.glob("*.yaml")}
     assert shipped == set(RUN_CONFIGS) | OTHER
-    assert {p.name for p in (CONFIG / "experiments").glob("*.yaml")} == set(EXPERIMENTS)
+    assert {p.name for p in (CONFIG / "experiments").glob("*.yaml")} == set(
+        EXPERIMENTS + LLM_EXPERIMENTS
+    )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (CONFIG / "llm").glob("*.yaml")))
+def test_llm_recipes_are_valid_llm_sections(name: str) -> None:
+    from cogos.config import LLMSpec
+
+    data = yaml.safe_load((CONFIG / "llm" / name).read_text())
+    spec = LLMSpec.model_validate(data["llm"])
+    assert spec.provider in {"openai", "ollama", "llamacpp"}
+
+
+@pytest.mark.parametrize("name", LLM_EXPERIMENTS)
+def test_shipped_llm_experiment_refuses_without_a_model(name: str, tmp_path: Path) -> None:
+    proc = cogos(
+        "experiment", f"config/experiments/{name}", "--out", str(tmp_path / "exp"), cwd=ROOT
+    )
+    assert_refused(proc, f"config/experiments/{name}", llm_expectation()[1])
+    assert not (tmp_path / "exp").exists()
 
 
 @pytest.mark.parametrize("name", sorted(RUN_CONFIGS))

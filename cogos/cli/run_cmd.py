@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cogos.cli.errors import EXIT_INTERRUPTED, CLIError, to_cli_error
+from cogos.cli.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CLIError, to_cli_error
 from cogos.errors import CogOSError, ConfigError
 
 if TYPE_CHECKING:  # the config and the runner pull in the memory OS: imported when a run starts
@@ -45,6 +45,20 @@ def episode_table(summaries: list[EpisodeSummary]) -> Table:
     return table
 
 
+def llm_line(m: dict[str, Any]) -> str:
+    """The model's share of a run: what it was asked, what came back, what it cost."""
+    causes = m.get("llm_failures_by_cause") or {}
+    why = ", ".join(f"{cause} {n}" for cause, n in sorted(causes.items()))
+    return (
+        f"LLM: {m.get('llm_calls', 0)} calls, {m.get('llm_answers', 0)} answers, "
+        f"{m.get('llm_failures', 0)} failed{f' ({why})' if why else ''}, "
+        f"{m.get('llm_repairs', 0)} repairs, {m.get('llm_retries', 0)} retries, "
+        f"{m.get('llm_fallbacks', 0)} fallbacks, "
+        f"{m.get('llm_input_tokens', 0) + m.get('llm_output_tokens', 0):,} tokens, "
+        f"{m.get('llm_seconds', 0.0):.1f} s"
+    )
+
+
 def print_summary(console: Console, m: dict[str, Any]) -> None:
     console.print(
         f"success rate [bold]{m['success_rate']:.0%}[/] ({m['successes']}/{m['episodes']}), "
@@ -54,6 +68,8 @@ def print_summary(console: Console, m: dict[str, Any]) -> None:
         f"{_fmt(m['cycles_per_second'], ',.0f')} cycles/s",
         soft_wrap=True,
     )
+    if m.get("llm_calls") or m.get("llm_failures"):
+        console.print(llm_line(m), soft_wrap=True)
     families = m.get("by_task_family")
     if families:
         console.print(
@@ -138,3 +154,11 @@ def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: b
         console.print(episode_table(result.summaries))
     print_summary(console, result.metrics)
     console.print(f"run directory: {out}", soft_wrap=True)
+    m = result.metrics
+    if m.get("llm_failures") and not m.get("llm_answers"):
+        raise CLIError(
+            f"the model contributed nothing: all {m['llm_failures']} of its calls failed "
+            f"({', '.join(f'{c} {n}' for c, n in sorted(m['llm_failures_by_cause'].items()))}); "
+            "check the llm: settings and the model's server",
+            EXIT_RUNTIME,
+        )

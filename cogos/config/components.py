@@ -136,6 +136,10 @@ def resolve_components(config: RunConfig) -> ResolvedComponents:
             )
         seen[instance] = i
         modules.append(resolve_component("module", f"agent.modules.{i}", spec, instance))
+    for component in (policy, *modules):
+        check = getattr(component.cls, "check_config", None)
+        if check is not None:
+            check(config)
     required = getattr(policy.cls, "requires_modules", ())
     missing = [name for name in required if name not in {m.name for m in modules}]
     if missing:

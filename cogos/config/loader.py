@@ -174,10 +174,37 @@ def _refuse_other_kinds(data: dict[str, Any], file: str) -> None:
             )
 
 
+def _llm_section(name: str, source: YamlSource) -> Any:
+    """``llm: llm/ollama.yaml``: the section from a recipe file, relative to the config's folder.
+
+    One model's settings then serve every config that names them (``config/llm/``), and an
+    override ``llm=llm/vllm.yaml`` swaps the model of any run.
+    """
+    base = Path(source.file).parent if not source.file.startswith("<") else Path.cwd()
+    path = base / name
+    try:
+        recipe = read_yaml(path)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"llm names {name!r}: {exc}", file=source.file, key="llm", line=source.line_of(("llm",))
+        ) from None
+    data = recipe.data
+    if isinstance(data, dict) and isinstance(data.get("llm"), dict):
+        return data["llm"]
+    raise ConfigError(
+        f"llm names {name!r}, which has no 'llm:' mapping",
+        file=source.file,
+        key="llm",
+        line=source.line_of(("llm",)),
+    )
+
+
 def load_config_source(source: YamlSource, overrides: Sequence[str] = ()) -> LoadedConfig:
     parsed = [parse_override(o) for o in overrides]
     data = apply_overrides(_mapping_of(source), parsed)
     _refuse_other_kinds(data, source.file)
+    if isinstance(data.get("llm"), str):
+        data = {**data, "llm": _llm_section(data["llm"], source)}
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -97,6 +97,18 @@ class LLMSpec(_Strict):
     max_retries: int = Field(default=3, ge=0, description="retries of failed calls, with backoff")
     max_repairs: int = Field(default=2, ge=0, description="re-asks after malformed output")
     cache: str | None = Field(default=None, description="SQLite response cache file")
+    structured_output: Literal["auto", "json_schema", "json_object", "ollama", "off"] = Field(
+        default="auto",
+        description="how the answer's JSON schema reaches the provider: auto (json_schema for "
+        "openai, json_object with a schema for llamacpp, format for ollama), json_schema "
+        "(OpenAI, vLLM, llama.cpp's llama-server), json_object (llama-cpp-python's server), "
+        "ollama, or off (parse and repair only)",
+    )
+    on_failure: Literal["fallback", "stop"] = Field(
+        default="fallback",
+        description="after a call that failed for good: fall back (explore, random action) "
+        "or stop the run",
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the model")
     responses: list[str] = Field(default_factory=list, description="scripted provider only")
 

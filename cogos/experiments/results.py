@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import fmean, stdev
 from typing import Any
 
-from cogos.experiments.spec import ExperimentSpec, RunSpec
+from cogos.experiments.spec import ExperimentSpec, RunSpec, value_label
 
 SUMMARY_METRICS = (
     ("success_rate", "success rate"),
@@ -106,12 +106,8 @@ def groups(spec: ExperimentSpec, table: list[dict[str, Any]]) -> dict[str, list[
     keys = group_key(spec)
     out: dict[str, list[dict[str, Any]]] = {}
     for row in table:
-        parts = []
-        for key in keys:
-            value = row.get(key)
-            named = spec.labels.get(key, {}).get("null" if value is None else str(value))
-            parts.append(named or f"{key}={value}")
-        out.setdefault(", ".join(parts) or "all", []).append(row)
+        label = ", ".join(value_label(spec, key, row.get(key)) for key in keys)
+        out.setdefault(label or "all", []).append(row)
     return out
 
 

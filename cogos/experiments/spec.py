@@ -62,6 +62,17 @@ class ExperimentSpec(BaseModel):
         return grid
 
 
+def value_label(spec: ExperimentSpec, key: str, value: Any) -> str:
+    """How a grid value is shown: its label, else ``key=value``.
+
+    A whole section in the grid (an ``agent``, say) is shown by its ``name``.
+    """
+    named = spec.labels.get(key, {}).get("null" if value is None else str(value))
+    if named is None and isinstance(value, dict) and "name" in value:
+        named = f"{key}={value['name']}"
+    return named or f"{key}={value}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One combination of grid values."""
@@ -70,12 +81,8 @@ class Cell:
     values: dict[str, Any]
 
     def label(self, spec: ExperimentSpec, keys: list[str] | None = None) -> str:
-        parts = []
-        for key in keys if keys is not None else list(self.values):
-            value = self.values[key]
-            named = spec.labels.get(key, {}).get(str(value) if value is not None else "null")
-            parts.append(named or f"{key}={value}")
-        return ", ".join(parts) or "all"
+        chosen = keys if keys is not None else list(self.values)
+        return ", ".join(value_label(spec, key, self.values[key]) for key in chosen) or "all"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.module import Module, Phase
 from memory.records import CycleRecord
 from memory.working import WorkingMemory
-from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
+from modules.llm.client import LLMClient, LLMError
 from modules.llm.lessons import store_lesson
 from modules.llm.usage import add_usage
 
@@ -72,7 +72,7 @@ class ReflectionModule(Module):
             try:
                 answer = await _reflect(self.client, self.task, outcome, self.steps)
                 lesson = answer
-            except (LLMOutputError, LLMCallError) as exc:
+            except LLMError as exc:
                 self.ctx.logger.warning("no lesson from the model: %s", exc)
             add_usage(summary.extra, self.client.usage)
             self.client.usage = type(self.client.usage)()

@@ -7,6 +7,7 @@ what to install or set, before any episode runs.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 from cogos.config import LLMSpec
 from cogos.errors import ConfigError
+from modules.llm.client import mark_exclusive
 
 
 def require_llm(spec: LLMSpec | None, component: str) -> LLMSpec:
@@ -26,6 +28,14 @@ def require_llm(spec: LLMSpec | None, component: str) -> LLMSpec:
             key="llm",
         )
     return spec
+
+
+def preflight(spec: LLMSpec | None, component: str) -> None:
+    """What an LLM component checks when its config loads.
+
+    A model is configured and, when it is a server, it answers.
+    """
+    check_reachable(require_llm(spec, component))
 
 
 def _scripted(responses: list[str]) -> Any:
@@ -53,6 +63,82 @@ def _sqlite_cache(path: str) -> Any:
     return SQLiteCache(database_path=path)
 
 
+# defaults for an in-process GGUF: 0 means "as the GGUF file says" for llama.cpp. LangChain's
+# ChatLlamaCpp would otherwise force n_ctx=512 and rope_freq_base=10000 (Qwen2.5 says 1e6: its
+# output breaks), and print ~1,700 lines of log to stderr.
+LLAMACPP_DEFAULTS: dict[str, Any] = {
+    "n_ctx": 0,
+    "rope_freq_base": 0.0,
+    "rope_freq_scale": 0.0,
+    "verbose": False,
+}
+
+# one in-process model per settings: components share it (a GGUF loaded once, one context)
+_LLAMA_MODELS: dict[str, Any] = {}
+
+
+def _llamacpp(spec: LLMSpec) -> Any:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "llm.provider 'llamacpp' runs a GGUF file in-process and needs llama-cpp-python: "
+            "pip install 'cogos[llama]' (a source build, ~11 minutes on 2 cores)",
+            key="llm.provider",
+        ) from None
+    if not os.path.isfile(spec.model):
+        raise ConfigError(f"no GGUF file at {spec.model!r}", key="llm.model")
+    key = json.dumps([spec.model, spec.temperature, spec.max_tokens, spec.options], default=str)
+    model = _LLAMA_MODELS.get(key)
+    if model is not None:
+        return model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langchain_community.chat_models import ChatLlamaCpp
+    try:
+        model = ChatLlamaCpp(
+            model_path=spec.model,
+            temperature=spec.temperature,
+            max_tokens=spec.max_tokens,
+            **{**LLAMACPP_DEFAULTS, **spec.options},
+        )
+    except Exception as exc:  # pydantic or llama.cpp refusing the options or the file
+        raise ConfigError(
+            f"cannot load {spec.model} ({type(exc).__name__}: {exc})", key="llm.options"
+        ) from None
+    mark_exclusive(model)  # one llama context: one call at a time, timeouts included
+    _LLAMA_MODELS[key] = model
+    return model
+
+
+_REACHABLE: set[str] = set()
+
+
+def check_reachable(spec: LLMSpec) -> None:
+    """Refuse to start (exit 2) when the model's server is not there, before any episode.
+
+    Otherwise every call of the run would fail and the run would end with nothing learnt.
+    Only for servers named by address (``llm.base_url``, and Ollama's default); any HTTP
+    answer counts as reachable.
+    """
+    url = spec.base_url
+    if url is None and spec.provider == "ollama":
+        url = os.environ.get("OLLAMA_HOST", "http://localhost:11434")
+    if url is None or url in _REACHABLE:
+        return
+    import httpx
+
+    try:
+        httpx.get(url.rstrip("/") + "/models", timeout=min(spec.timeout, 5.0))
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"cannot reach the model server at {url} ({type(exc).__name__}: {exc}); start it "
+            "(llama.cpp's server, vLLM, Ollama...) or point llm.base_url at it",
+            key="llm.base_url" if spec.base_url is not None else "llm.provider",
+        ) from None
+    _REACHABLE.add(url)
+
+
 def build_chat_model(spec: LLMSpec) -> Any:
     """A LangChain ``BaseChatModel`` for ``spec`` (retries are ours: the model gets none)."""
     try:
@@ -64,23 +150,7 @@ def build_chat_model(spec: LLMSpec) -> Any:
     if spec.provider == "scripted":
         model = _scripted(list(spec.responses))
     elif spec.provider == "llamacpp":
-        try:
-            import llama_cpp  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                "llm.provider 'llamacpp' runs a GGUF file in-process and needs llama-cpp-python: "
-                "pip install 'cogos[llama]' (a source build, ~11 minutes on 2 cores)",
-                key="llm.provider",
-            ) from None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from langchain_community.chat_models import ChatLlamaCpp
-        model = ChatLlamaCpp(
-            model_path=spec.model,
-            temperature=spec.temperature,
-            max_tokens=spec.max_tokens,
-            **spec.options,
-        )
+        model = _llamacpp(spec)
     else:
         from langchain.chat_models import init_chat_model
 
@@ -113,6 +183,7 @@ def build_chat_model(spec: LLMSpec) -> Any:
             # a local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes no key, but
             # the client refuses to start without one
             kwargs["api_key"] = "unused"
+        check_reachable(spec)
         try:
             model = init_chat_model(spec.model, model_provider=spec.provider, **kwargs)
         except ImportError as exc:

@@ -13,19 +13,24 @@ use it. Every call's tokens and time are added to ``usage`` and published on the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from cogos.bus import Bus
 from cogos.config import LLMSpec
-from cogos.errors import CogOSError
+from cogos.errors import CogOSError, ConfigError
+
+log = logging.getLogger("cogos.llm")
 
 T = TypeVar("T", bound=BaseModel)
 Check = Callable[[Any], str | None]
@@ -34,16 +39,108 @@ Check = Callable[[Any], str | None]
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
 
 
-class LLMOutputError(CogOSError):
+class LLMError(CogOSError):
+    """A call to the model that gave nothing usable; ``cause`` names why (for the counts)."""
+
+    cause = "error"
+
+
+class LLMOutputError(LLMError):
     """The model kept answering with output that could not be parsed or used."""
+
+    cause = "bad_output"
 
     def __init__(self, what: str, errors: list[str]) -> None:
         self.errors = errors
         super().__init__(f"{what}: no usable answer after {len(errors)} attempt(s): {errors[-1]}")
 
 
-class LLMCallError(CogOSError):
-    """The model could not be reached (after retries) or did not answer in time."""
+class LLMCallError(LLMError):
+    """The model could not be reached (after retries), did not answer in time, or refused."""
+
+
+class LLMTimeoutError(LLMCallError, TimeoutError):
+    """No answer within ``llm.timeout`` (retried)."""
+
+    cause = "timeout"
+
+
+class LLMConnectionError(LLMCallError, ConnectionError):
+    """The connection failed or dropped: server down, restarting, network (retried)."""
+
+    cause = "connection"
+
+
+class LLMRateLimitError(LLMCallError):
+    """HTTP 429 (retried with backoff)."""
+
+    cause = "rate_limit"
+
+
+class LLMServerError(LLMCallError):
+    """HTTP 5xx (retried with backoff)."""
+
+    cause = "server_error"
+
+
+class LLMRequestError(LLMCallError):
+    """The provider refused the request itself (HTTP 4xx, a prompt too long): not retried."""
+
+    cause = "request"
+
+
+_TIMEOUT_NAMES = {
+    "APITimeoutError",
+    "TimeoutException",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+}
+_CONNECTION_NAMES = {
+    "APIConnectionError",
+    "ConnectError",
+    "ConnectTimeout",
+    "RemoteProtocolError",
+    "ReadError",
+    "WriteError",
+    "NetworkError",
+    "TransportError",
+}
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    return status if isinstance(status, int) else None
+
+
+def classify(exc: BaseException) -> type[LLMCallError]:
+    """The typed error for an exception raised by a provider's client.
+
+    The real clients raise their own types (openai's ``APIConnectionError``, httpx's transport
+    errors, Ollama's ``ResponseError`` with a status), often chained: the whole chain is looked
+    at, by class name and HTTP status, so that no provider package has to be imported here.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        names = {cls.__name__ for cls in type(seen).__mro__}
+        if isinstance(seen, TimeoutError) or names & _TIMEOUT_NAMES:
+            return LLMTimeoutError
+        status = _status(seen)
+        if status == 429:
+            return LLMRateLimitError
+        if status is not None and status >= 500:
+            return LLMServerError
+        if status is not None and 400 <= status < 500:
+            return LLMRequestError
+        if isinstance(seen, ConnectionError | OSError) or names & _CONNECTION_NAMES:
+            return LLMConnectionError
+        seen = seen.__cause__ or seen.__context__
+    return LLMCallError
+
+
+_RETRIED = (LLMTimeoutError, LLMConnectionError, LLMRateLimitError, LLMServerError)
 
 
 @dataclass
@@ -51,14 +148,22 @@ class Usage:
     """Running totals for one component."""
 
     calls: int = 0
+    answers: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
     repairs: int = 0
+    retries: int = 0
     failures: int = 0
+    fallbacks: int = 0
+    failures_by_cause: dict[str, int] = field(default_factory=dict)
+
+    def failed(self, cause: str) -> None:
+        self.failures += 1
+        self.failures_by_cause[cause] = self.failures_by_cause.get(cause, 0) + 1
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "failures_by_cause": dict(self.failures_by_cause)}
 
 
 @dataclass
@@ -75,27 +180,112 @@ class Answer(Generic[T]):
 
 
 def extract_json(text: str) -> Any:
-    """The JSON object in a reply: a fenced ```json block, else the outermost {...}."""
+    """The JSON object in a reply: a fenced ```json block, else the first complete object.
+
+    Small models often add a stray bracket or a sentence after a valid object; the first
+    complete JSON value is taken and the rest ignored (the schema check decides whether the
+    value itself is usable).
+    """
     match = _JSON_BLOCK.search(text)
-    candidate = match.group(1) if match else None
-    if candidate is None:
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end <= start:
-            raise ValueError("the reply contains no JSON object")
-        candidate = text[start : end + 1]
+    if match is not None:
+        text = match.group(1)
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("the reply contains no JSON object")
     try:
-        return json.loads(candidate)
+        value, _ = json.JSONDecoder().raw_decode(text, start)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    return value
 
 
-def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, TimeoutError | ConnectionError | OSError):
-        return True
-    status = getattr(exc, "status_code", None) or getattr(
-        getattr(exc, "response", None), "status_code", None
+def token_counts(reply: Any) -> tuple[int, int]:
+    """Input and output tokens of a reply, wherever the provider put them.
+
+    LangChain's ``usage_metadata`` where it is filled; else the OpenAI-style ``usage`` (or
+    ``token_usage``) in ``response_metadata``, which is where llama.cpp's counts arrive.
+    """
+    usage = getattr(reply, "usage_metadata", None) or {}
+    if usage.get("input_tokens") or usage.get("output_tokens"):
+        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    meta = getattr(reply, "response_metadata", None) or {}
+    raw = meta.get("usage") or meta.get("token_usage") or {}
+    if not isinstance(raw, dict):
+        return 0, 0
+    return int(raw.get("prompt_tokens", 0) or 0), int(raw.get("completion_tokens", 0) or 0)
+
+
+def _structured_mode(spec: LLMSpec) -> str:
+    """How this provider takes a JSON schema ("off" where it has no way)."""
+    if spec.structured_output != "auto":
+        return spec.structured_output
+    return {"openai": "json_schema", "llamacpp": "json_object", "ollama": "ollama"}.get(
+        spec.provider, "off"
     )
-    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+def structured_kwargs(mode: str, schema: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The per-call arguments that ask the provider for output matching ``schema``.
+
+    ``json_schema`` is OpenAI's form (also vLLM's and llama.cpp's ``llama-server``);
+    ``json_object`` with a ``schema`` is llama-cpp-python's (its server and ``Llama`` in-process,
+    where the schema becomes a grammar); Ollama takes the schema as ``format``.
+    """
+    if schema is None or mode == "off":
+        return {}
+    if mode == "json_schema":
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema},
+            }
+        }
+    if mode == "json_object":
+        return {"response_format": {"type": "json_object", "schema": schema}}
+    if mode == "ollama":
+        return {"format": schema}
+    raise ValueError(f"unknown structured output mode {mode!r}")
+
+
+# id(model) -> (the model, kept alive here so its id is never reused, and its lock)
+_EXCLUSIVE: dict[int, tuple[Any, threading.Lock]] = {}
+
+
+def mark_exclusive(model: Any) -> None:
+    """Declare that ``model`` serves one call at a time (an in-process llama.cpp context).
+
+    Its calls then run in a thread that holds the model's lock for the whole call, also after
+    the caller gave up waiting: a timed-out call still running never overlaps the next one.
+    """
+    _EXCLUSIVE.setdefault(id(model), (model, threading.Lock()))
+
+
+def _invoke_exclusively(
+    model: Any, lock: threading.Lock, messages: Any, kwargs: dict[str, Any]
+) -> asyncio.Future[Any]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the caller gave up (timeout, cancelled)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        with lock:
+            try:
+                result, error = model.invoke(messages, **kwargs), None
+            except BaseException as exc:  # handed to the waiting coroutine, not lost
+                result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+            loop.call_soon_threadsafe(settle, result, error)
+
+    # a daemon thread: a call still running in C code must not keep the process alive
+    threading.Thread(target=work, name="llm-call", daemon=True).start()
+    return future
 
 
 class LLMClient:
@@ -109,29 +299,81 @@ class LLMClient:
         self.bus = bus
         self.source = source
         self.usage = Usage()
+        self.structured = _structured_mode(spec)
 
-    async def _call(self, messages: list[Any]) -> Any:
-        spec = self.spec
+    async def _once(self, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        exclusive = _EXCLUSIVE.get(id(self.model))
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(spec.max_retries + 1),
-                wait=wait_exponential(multiplier=0.5, max=8),
-                retry=retry_if_exception(_transient),
-                reraise=True,
-            ):
-                with attempt:
-                    return await asyncio.wait_for(self.model.ainvoke(messages), spec.timeout)
+            if exclusive is not None:
+                _, lock = exclusive
+                call = _invoke_exclusively(self.model, lock, messages, kwargs)
+            else:
+                call = self.model.ainvoke(messages, **kwargs)
+            return await asyncio.wait_for(call, self.spec.timeout)
         except TimeoutError:
-            raise LLMCallError(
-                f"no answer from {spec.provider}/{spec.model} within {spec.timeout:g} s"
+            raise LLMTimeoutError(
+                f"no answer from {self.spec.provider}/{self.spec.model} within "
+                f"{self.spec.timeout:g} s"
             ) from None
         except StopIteration:
             raise LLMCallError("the scripted model has no more replies") from None
+        except (asyncio.CancelledError, LLMCallError):
+            raise
         except Exception as exc:
-            raise LLMCallError(
-                f"{spec.provider}/{spec.model} failed: {type(exc).__name__}: {exc}"
+            if "context window" in str(exc) or "exceed context" in str(exc):
+                # llama.cpp in-process: the prompt cannot fit, and no retry will make it fit
+                raise ConfigError(
+                    f"the prompt does not fit the model's context ({exc}): set "
+                    "llm.options.n_ctx higher (0 takes the GGUF file's own length)",
+                    key="llm.options",
+                ) from None
+            kind = classify(exc)
+            raise kind(
+                f"{self.spec.provider}/{self.spec.model} failed: {type(exc).__name__}: {exc}"
             ) from exc
+
+    async def _call(self, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        """One answer, with transient failures retried (exponential backoff)."""
+
+        def count(state: Any) -> None:
+            self.usage.retries += 1
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.spec.max_retries + 1),
+            wait=wait_exponential(multiplier=0.5, max=8),
+            retry=retry_if_exception_type(_RETRIED),
+            before_sleep=count,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(messages, kwargs)
         raise LLMCallError("unreachable")  # pragma: no cover
+
+    async def _call_structured(
+        self, messages: list[Any], schema: dict[str, Any] | None, what: str, attempt: int
+    ) -> Any:
+        kwargs = structured_kwargs(self.structured, schema, what)
+        if attempt > 1:
+            # a repair at temperature 0 would get the same answer back: sample a little
+            kwargs["temperature"] = max(self.spec.temperature, min(0.3 * (attempt - 1), 0.9))
+        try:
+            return await self._call(messages, kwargs)
+        except LLMRequestError as exc:
+            if "response_format" not in kwargs and "format" not in kwargs:
+                raise
+            # the server does not take this form of structured output: parse and repair only
+            log.warning(
+                "%s: %s/%s refused structured output (%s); llm.structured_output: off is used "
+                "from now on",
+                self.source,
+                self.spec.provider,
+                self.spec.model,
+                exc,
+            )
+            self.structured = "off"
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("response_format", "format")}
+            return await self._call(messages, kwargs)
 
     async def ask(
         self,
@@ -141,22 +383,39 @@ class LLMClient:
         *,
         check: Check | None = None,
         what: str = "answer",
+        json_schema: dict[str, Any] | None = None,
     ) -> Answer[T]:
+        """A parsed, checked answer.
+
+        ``json_schema`` (when given) constrains the decoding of providers that can (see
+        ``llm.structured_output``); the parse, check and repair loop runs either way.
+        """
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         messages: list[Any] = [SystemMessage(system), HumanMessage(user)]
         errors: list[str] = []
         started = time.perf_counter()
         tokens_in = tokens_out = 0
+        text = ""
         for attempt in range(1, self.spec.max_repairs + 2):
             try:
-                reply = await self._call(messages)
-            except LLMCallError:
-                self.usage.failures += 1
+                reply = await self._call_structured(messages, json_schema, what, attempt)
+            except LLMCallError as exc:
+                self.usage.failed(exc.cause)
+                spent: Answer[Any] = Answer(
+                    None,
+                    attempt,
+                    text,
+                    tokens_in,
+                    tokens_out,
+                    time.perf_counter() - started,
+                    [*errors, str(exc)],
+                )
+                await self._account(spent, what)
                 raise
-            usage = getattr(reply, "usage_metadata", None) or {}
-            tokens_in += int(usage.get("input_tokens", 0))
-            tokens_out += int(usage.get("output_tokens", 0))
+            got_in, got_out = token_counts(reply)
+            tokens_in += got_in
+            tokens_out += got_out
             text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
             try:
                 value = schema.model_validate(extract_json(text))
@@ -177,6 +436,7 @@ class LLMClient:
                     time.perf_counter() - started,
                     errors,
                 )
+                self.usage.answers += 1
                 await self._account(answer, what)
                 return answer
             errors.append(problem)
@@ -184,15 +444,16 @@ class LLMClient:
             messages += [
                 AIMessage(text),
                 HumanMessage(
-                    f"That answer cannot be used: {problem}\nReply again with only the corrected "
-                    "JSON object, nothing else."
+                    f"Attempt {attempt} cannot be used: {problem}\n"
+                    f"Do not repeat it. Reply again with only the corrected JSON object for the "
+                    f"original request, using only the names it lists, and nothing else."
                 ),
             ]
-        self.usage.failures += 1
-        spent: Answer[Any] = Answer(
+        self.usage.failed(LLMOutputError.cause)
+        failed: Answer[Any] = Answer(
             None, len(errors), text, tokens_in, tokens_out, time.perf_counter() - started, errors
         )
-        await self._account(spent, what)  # a failed call costs as much, and is traced alike
+        await self._account(failed, what)  # a failed call costs as much, and is traced alike
         raise LLMOutputError(what, errors)
 
     async def _account(self, answer: Answer[Any], what: str) -> None:

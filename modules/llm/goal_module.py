@@ -19,19 +19,22 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cogos.config import RunConfig
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError
 from cogos.module import Module, Phase
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
-from modules.llm.chat import build_chat_model, require_llm
-from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
+from modules.llm.chat import build_chat_model, preflight, require_llm
+from modules.llm.client import LLMClient, LLMError
 from modules.llm.lessons import recall_lessons
 from modules.llm.reasoning import decompose, translate_goal
+from modules.llm.schemas import atom_schema
 from modules.llm.usage import add_usage
 from modules.llm.world import world_objects
 from modules.planning.domain import DomainError, load_domain
+from modules.planning.planner_module import ADAPTERS, make_adapter
 
 
 class GoalOptions(BaseModel):
@@ -50,6 +53,10 @@ class GoalModule(Module):
     Options = GoalOptions
     phases: ClassVar = frozenset({Phase.PROPOSE})
 
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        preflight(config.llm, "module 'llm.goal'")
+
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
         opts = self.options
@@ -61,6 +68,9 @@ class GoalModule(Module):
         except DomainError as exc:
             raise ConfigError(str(exc), key=f"module {ctx.name}.options.domain") from exc
         self.client = LLMClient(spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name)
+        # the planner's adapter for this domain types the episode's objects (no adapter: a
+        # domain given as a file, whose objects come untyped from the facts)
+        self.adapter = make_adapter(opts.domain) if opts.domain in ADAPTERS else None
         self._reset()
 
     def _reset(self) -> None:
@@ -86,7 +96,8 @@ class GoalModule(Module):
             self._advance(wm)
             return []
         self.feedback.extend(rejected)
-        objects = world_objects(wm)
+        objects = self._objects(wm)
+        atom = atom_schema(self.domain.goal_signatures(), objects, self.domain.subtypes)
         lessons = self.lessons
         try:
             if self.opts.mode == "goal":
@@ -97,6 +108,7 @@ class GoalModule(Module):
                     objects,
                     lessons=lessons,
                     feedback=self.feedback,
+                    atom=atom,
                 )
                 self.subgoals = [goal]
             else:
@@ -107,8 +119,12 @@ class GoalModule(Module):
                     objects,
                     lessons=lessons,
                     feedback=self.feedback,
+                    atom=atom,
                 )
-        except (LLMOutputError, LLMCallError) as exc:
+        except LLMError as exc:
+            if self.client.spec.on_failure == "stop":
+                raise
+            self.client.usage.fallbacks += 1
             # no goal from the model: do not fall back to the task's own goal facts, which an
             # LLM+P evaluation must not see; the planner then has only what the agent perceives
             wm.goal_facts = frozenset()
@@ -123,6 +139,16 @@ class GoalModule(Module):
             "subgoals": len(self.subgoals),
         }
         return []
+
+    def _objects(self, wm: WorkingMemory) -> dict[str, str]:
+        """The objects the goal may name, typed by the domain where the adapter knows them."""
+        objects = world_objects(wm)
+        if self.adapter is not None:
+            if not self.translated:
+                self.adapter.begin_episode(wm)
+            self.adapter.observe(wm)
+            objects.update(self.adapter.typed_objects())
+        return objects
 
     def _advance(self, wm: WorkingMemory) -> None:
         """Subgoals: move on once the planner reports the current one satisfied."""

@@ -17,7 +17,17 @@ from collections.abc import Mapping, Sequence
 from memory.records import Atom
 from modules.llm.client import Answer, LLMClient
 from modules.llm.prompting import render, section
-from modules.llm.schemas import ActionAnswer, GoalAnswer, LessonAnswer, SubgoalAnswer
+from modules.llm.schemas import (
+    LESSON_SCHEMA,
+    ActionAnswer,
+    GoalAnswer,
+    JsonSchema,
+    LessonAnswer,
+    SubgoalAnswer,
+    action_schema,
+    goal_schema,
+    subgoal_schema,
+)
 
 
 def _listing(predicates: Mapping[str, int], objects: Mapping[str, str]) -> tuple[str, str]:
@@ -52,7 +62,9 @@ async def translate_goal(
     *,
     lessons: Sequence[str] = (),
     feedback: Sequence[str] = (),
+    atom: JsonSchema | None = None,
 ) -> tuple[frozenset[Atom], Answer[GoalAnswer]]:
+    """``atom`` (from :func:`~modules.llm.schemas.atom_schema`) constrains providers that can."""
     preds, objs = _listing(predicates, objects)
     system, user = render(
         "goal",
@@ -68,6 +80,7 @@ async def translate_goal(
         GoalAnswer,
         check=lambda a: check_atoms(a.goal, predicates, objects),
         what="goal",
+        json_schema=goal_schema(atom) if atom is not None else None,
     )
     return frozenset(tuple(a) for a in answer.value.goal), answer
 
@@ -80,6 +93,7 @@ async def decompose(
     *,
     lessons: Sequence[str] = (),
     feedback: Sequence[str] = (),
+    atom: JsonSchema | None = None,
 ) -> tuple[list[frozenset[Atom]], Answer[SubgoalAnswer]]:
     preds, objs = _listing(predicates, objects)
     system, user = render(
@@ -98,7 +112,14 @@ async def decompose(
                 return problem
         return None
 
-    answer = await client.ask(system, user, SubgoalAnswer, check=check, what="subgoals")
+    answer = await client.ask(
+        system,
+        user,
+        SubgoalAnswer,
+        check=check,
+        what="subgoals",
+        json_schema=subgoal_schema(atom) if atom is not None else None,
+    )
     return [frozenset(tuple(a) for a in sub) for sub in answer.value.subgoals], answer
 
 
@@ -127,7 +148,14 @@ async def rank_actions(
         bad = [r.action for r in answer.actions if r.action not in allowed]
         return f"not among the actions available now: {bad}" if bad else None
 
-    return await client.ask(system, user, ActionAnswer, check=check, what="actions")
+    return await client.ask(
+        system,
+        user,
+        ActionAnswer,
+        check=check,
+        what="actions",
+        json_schema=action_schema(list(actions), k),
+    )
 
 
 async def reflect(
@@ -136,4 +164,4 @@ async def reflect(
     system, user = render(
         "reflect", task=task, outcome=outcome, steps="\n".join(f"- {s}" for s in steps[-15:])
     )
-    return await client.ask(system, user, LessonAnswer, what="lesson")
+    return await client.ask(system, user, LessonAnswer, what="lesson", json_schema=LESSON_SCHEMA)

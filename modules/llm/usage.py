@@ -11,4 +11,9 @@ def add_usage(extra: dict[str, Any], usage: Usage) -> None:
     """Add ``usage`` into ``extra["llm"]`` (several components share one episode's total)."""
     total = extra.setdefault("llm", {})
     for key, value in usage.to_json().items():
-        total[key] = total.get(key, 0) + value
+        if isinstance(value, dict):
+            merged = total.setdefault(key, {})
+            for cause, count in value.items():
+                merged[cause] = merged.get(cause, 0) + count
+        else:
+            total[key] = total.get(key, 0) + value

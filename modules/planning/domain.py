@@ -15,7 +15,7 @@ effects). Anything else is rejected with a clear message when the domain is load
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -90,6 +90,25 @@ class Domain:
     types: dict[str, str | None]
     predicates: dict[str, int]
     """Predicate name -> arity (what an LLM may use when it writes a goal)."""
+    signatures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Predicate name -> the type of each argument (``object`` where untyped)."""
+
+    def goal_signatures(self) -> dict[str, tuple[str, ...]]:
+        """The predicates some action can make true: the only ones worth a goal."""
+        made = {name for schema in self.schemas.values() for name, _ in schema.add}
+        return {p: sig for p, sig in self.signatures.items() if p in made}
+
+    def subtypes(self, name: str) -> set[str]:
+        """``name`` and every type below it (``object`` is above everything)."""
+        if name == "object":
+            return {"object", *self.types}
+        below = {name}
+        grew = True
+        while grew:
+            more = {t for t, parent in self.types.items() if parent in below} - below
+            below |= more
+            grew = bool(more)
+        return below
 
     @classmethod
     def from_text(cls, text: str, source: str = "<domain>") -> Domain:
@@ -131,7 +150,11 @@ class Domain:
             t.name: (t.father.name if t.father is not None else None) for t in problem.user_types
         }
         predicates = {f.name: f.arity for f in problem.fluents}
-        return cls(problem.name, text, schemas, types, predicates)
+        signatures = {
+            f.name: tuple(p.type.name if p.type.is_user_type() else "object" for p in f.signature)
+            for f in problem.fluents
+        }
+        return cls(problem.name, text, schemas, types, predicates, signatures)
 
     def ground(self, step: GroundAction) -> GroundStep:
         name, args = step

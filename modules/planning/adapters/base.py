@@ -45,6 +45,14 @@ class DomainAdapter(ABC):
     def begin_episode(self, wm: WorkingMemory) -> None:  # noqa: B027 - optional hook
         """Forget the previous episode's beliefs."""
 
+    def typed_objects(self) -> tuple[tuple[str, str], ...]:
+        """The objects of the episode with their domain types.
+
+        Known once ``begin_episode`` or ``observe`` has seen them: what an LLM may name when it
+        writes a goal.
+        """
+        return ()
+
     @abstractmethod
     def observe(self, wm: WorkingMemory) -> None:
         """Fold the current percept (and recalled facts) into the beliefs."""

@@ -19,6 +19,10 @@ class GridAdapter(DomainAdapter):
 
     goal: str | None
     size: tuple[int, int] | None
+    _objects: tuple[tuple[str, str], ...] = ()
+
+    def typed_objects(self) -> tuple[tuple[str, str], ...]:
+        return self._objects
 
     @abstractmethod
     def _fold(self, facts: frozenset[Atom] | list[Atom], *, percept: bool) -> None:

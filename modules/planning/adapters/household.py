@@ -113,6 +113,9 @@ class HouseholdAdapter(DomainAdapter):
             *((lamp, "lamp") for lamp in lamps),
         )
 
+    def typed_objects(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.objects)
+
     def observe(self, wm: WorkingMemory) -> None:
         if self._static_from is not wm.task_facts:
             self._load_static(wm.task_facts)
