@@ -260,6 +260,25 @@ def mark_exclusive(model: Any) -> None:
     _EXCLUSIVE.setdefault(id(model), (model, threading.Lock()))
 
 
+def _generate(model: Any, messages: Any, kwargs: dict[str, Any]) -> Any:
+    """One reply, with the token counts copied onto the message.
+
+    ``ChatLlamaCpp`` leaves them in ``llm_output``, which ``invoke`` drops.
+    """
+    result = model.generate([messages], **kwargs)
+    message = result.generations[0][0].message
+    usage = (result.llm_output or {}).get("token_usage") or {}
+    if usage and not getattr(message, "usage_metadata", None):
+        tokens_in = int(usage.get("prompt_tokens", 0) or 0)
+        tokens_out = int(usage.get("completion_tokens", 0) or 0)
+        message.usage_metadata = {
+            "input_tokens": tokens_in,
+            "output_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+        }
+    return message
+
+
 def _invoke_exclusively(
     model: Any, lock: threading.Lock, messages: Any, kwargs: dict[str, Any]
 ) -> asyncio.Future[Any]:
@@ -277,7 +296,7 @@ def _invoke_exclusively(
     def work() -> None:
         with lock:
             try:
-                result, error = model.invoke(messages, **kwargs), None
+                result, error = _generate(model, messages, kwargs), None
             except BaseException as exc:  # handed to the waiting coroutine, not lost
                 result, error = None, exc
         with contextlib.suppress(RuntimeError):  # the loop may be closed by now

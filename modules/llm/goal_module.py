@@ -45,6 +45,10 @@ class GoalOptions(BaseModel):
     domain: str = Field(default="household", description="planning domain the goal is written in")
     mode: Literal["goal", "subgoals"] = "goal"
     lessons: int = Field(default=3, ge=0, description="lessons recalled into the prompt")
+    predicates: list[str] | None = Field(
+        default=None,
+        description="the predicates a goal may use (default: every one some action makes true)",
+    )
 
 
 class GoalModule(Module):
@@ -67,6 +71,18 @@ class GoalModule(Module):
             self.domain = load_domain(opts.domain)
         except DomainError as exc:
             raise ConfigError(str(exc), key=f"module {ctx.name}.options.domain") from exc
+        signatures = self.domain.goal_signatures()
+        unknown = sorted(set(opts.predicates or ()) - set(self.domain.signatures))
+        if unknown:
+            raise ConfigError(
+                f"no predicate {', '.join(map(repr, unknown))} in domain {self.domain.name!r} "
+                f"(it has: {', '.join(sorted(self.domain.signatures))})",
+                key=f"module {ctx.name}.options.predicates",
+            )
+        if opts.predicates is not None:
+            signatures = {p: self.domain.signatures[p] for p in opts.predicates}
+        self.signatures = signatures
+        self.predicates = {p: len(sig) for p, sig in signatures.items()}
         self.client = LLMClient(spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name)
         # the planner's adapter for this domain types the episode's objects (no adapter: a
         # domain given as a file, whose objects come untyped from the facts)
@@ -97,29 +113,31 @@ class GoalModule(Module):
             return []
         self.feedback.extend(rejected)
         objects = self._objects(wm)
-        atom = atom_schema(self.domain.goal_signatures(), objects, self.domain.subtypes)
+        atom = atom_schema(self.signatures, objects, self.domain.subtypes)
         lessons = self.lessons
         try:
             if self.opts.mode == "goal":
                 goal, _ = await translate_goal(
                     self.client,
                     self.task,
-                    self.domain.predicates,
+                    self.predicates,
                     objects,
                     lessons=lessons,
                     feedback=self.feedback,
                     atom=atom,
+                    signatures=self.signatures,
                 )
                 self.subgoals = [goal]
             else:
                 self.subgoals, _ = await decompose(
                     self.client,
                     self.task,
-                    self.domain.predicates,
+                    self.predicates,
                     objects,
                     lessons=lessons,
                     feedback=self.feedback,
                     atom=atom,
+                    signatures=self.signatures,
                 )
         except LLMError as exc:
             if self.client.spec.on_failure == "stop":

@@ -30,10 +30,31 @@ from modules.llm.schemas import (
 )
 
 
-def _listing(predicates: Mapping[str, int], objects: Mapping[str, str]) -> tuple[str, str]:
-    preds = "\n".join(f"- {name}/{arity}" for name, arity in sorted(predicates.items()))
-    objs = "\n".join(f"- {name}: {kind}" for name, kind in sorted(objects.items()))
-    return preds, objs
+def _listing(
+    predicates: Mapping[str, int],
+    objects: Mapping[str, str],
+    signatures: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[str, str]:
+    """The vocabulary as the prompt shows it.
+
+    Each predicate with its argument types where the domain gives them
+    (``(in ?thing ?receptacle)``), and the objects grouped by type.
+    """
+    lines = []
+    for name, arity in predicates.items():  # in the order given: the domain's, or the config's
+        sig = (signatures or {}).get(name)
+        lines.append(
+            f"- ({' '.join([name, *(f'?{t}' for t in sig)])})"
+            if sig is not None
+            else f"- {name}/{arity}"
+        )
+    by_type: dict[str, list[str]] = {}
+    for name, kind in objects.items():
+        by_type.setdefault(kind, []).append(name)
+    objs = "\n".join(
+        f"- {kind}: {', '.join(sorted(names))}" for kind, names in sorted(by_type.items())
+    )
+    return "\n".join(lines), objs
 
 
 def check_atoms(
@@ -63,9 +84,14 @@ async def translate_goal(
     lessons: Sequence[str] = (),
     feedback: Sequence[str] = (),
     atom: JsonSchema | None = None,
+    signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[frozenset[Atom], Answer[GoalAnswer]]:
-    """``atom`` (from :func:`~modules.llm.schemas.atom_schema`) constrains providers that can."""
-    preds, objs = _listing(predicates, objects)
+    """The task's goal as ground atoms, checked against the world.
+
+    ``atom`` (from :func:`~modules.llm.schemas.atom_schema`) constrains providers that can;
+    ``signatures`` show each predicate's argument types in the prompt.
+    """
+    preds, objs = _listing(predicates, objects, signatures)
     system, user = render(
         "goal",
         task=task,
@@ -94,8 +120,9 @@ async def decompose(
     lessons: Sequence[str] = (),
     feedback: Sequence[str] = (),
     atom: JsonSchema | None = None,
+    signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[frozenset[Atom]], Answer[SubgoalAnswer]]:
-    preds, objs = _listing(predicates, objects)
+    preds, objs = _listing(predicates, objects, signatures)
     system, user = render(
         "subgoals",
         task=task,

@@ -70,7 +70,7 @@ def atom_schema(
     """
     known = subtypes("object") - {"object"}
     alternatives = []
-    for name, params in sorted(signatures.items()):
+    for name, params in signatures.items():
         slots: list[JsonSchema] = [{"const": name}]
         for param in params:
             fits = subtypes(param)

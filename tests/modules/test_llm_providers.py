@@ -20,6 +20,7 @@ needs_extra("llm", "langchain_core", "langchain_openai", "tenacity")
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from cogos import Agent, load_config_text
 from cogos.config import LLMSpec
@@ -162,20 +163,24 @@ def test_the_first_complete_json_value_is_taken() -> None:
 
 
 class CountingModel(GenericFakeChatModel):
-    """A model used from threads (as ChatLlamaCpp is): counts calls running at once."""
+    """A model used from threads (as ChatLlamaCpp is): counts calls running at once, and puts
+    its token counts where ChatLlamaCpp does (``llm_output``, not the message)."""
 
     running: int = 0
     most: int = 0
     delay: float = 0.5
 
-    def invoke(self, *args: Any, **kwargs: Any) -> Any:
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
         with _counter_lock:
             self.running += 1
             self.most = max(self.most, self.running)
         time.sleep(self.delay)
         with _counter_lock:
             self.running -= 1
-        return AIMessage(GOAL)
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(GOAL))],
+            llm_output={"token_usage": {"prompt_tokens": 40, "completion_tokens": 12}},
+        )
 
 
 _counter_lock = threading.Lock()
@@ -192,6 +197,7 @@ async def test_a_timed_out_in_process_call_never_overlaps_the_next() -> None:
     model.delay = 0.0
     answer = await c.ask("s", "u", GoalAnswer)
     assert answer.value.goal
+    assert (answer.input_tokens, answer.output_tokens) == (40, 12), "llama.cpp's counts"
 
 
 HOUSEHOLD = """
@@ -253,3 +259,43 @@ async def test_llm_policy_against_the_server_counts_tokens_and_answers() -> None
     assert usage["answers"] == usage["calls"] == 8
     assert (usage["input_tokens"], usage["output_tokens"]) == (88, 56)
     assert "look" in form["properties"]["actions"]["items"]["properties"]["action"]["enum"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "key", "expected"),
+    [
+        (
+            "json_schema",
+            "response_format",
+            {"type": "json_schema", "json_schema": {"name": "goal", "schema": {"type": "object"}}},
+        ),
+        ("json_object", "response_format", {"type": "json_object", "schema": {"type": "object"}}),
+        ("ollama", "format", {"type": "object"}),
+    ],
+)
+def test_each_provider_gets_the_schema_in_its_own_form(mode: str, key: str, expected: Any) -> None:
+    from modules.llm.client import structured_kwargs
+
+    assert structured_kwargs(mode, {"type": "object"}, "goal") == {key: expected}
+    assert structured_kwargs("off", {"type": "object"}, "goal") == {}
+
+
+def test_a_config_names_a_recipe_file_for_its_model(tmp_path: Path) -> None:
+    with serve([{"reply": GOAL}]) as fake:
+        (tmp_path / "llm").mkdir()
+        (tmp_path / "llm" / "mine.yaml").write_text(
+            f"llm: {{provider: openai, model: fake, base_url: '{fake.base_url}', timeout: 9}}\n"
+        )
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(
+            HOUSEHOLD.format(url="unused", on_failure="stop").split("llm:")[0]
+            + "llm: llm/mine.yaml\n"
+        )
+        from cogos import load_config
+
+        loaded = load_config(cfg)
+    assert loaded.config.llm is not None
+    assert (loaded.config.llm.base_url, loaded.config.llm.timeout) == (fake.base_url, 9)
+    with pytest.raises(ConfigError, match=r"llm names 'llm/none\.yaml'") as info:
+        load_config(cfg, ["llm=llm/none.yaml"])
+    assert info.value.key == "llm"
