@@ -65,12 +65,13 @@ def _sqlite_cache(path: str) -> Any:
 
 # defaults for an in-process GGUF: 0 means "as the GGUF file says" for llama.cpp. LangChain's
 # ChatLlamaCpp would otherwise force n_ctx=512 and rope_freq_base=10000 (Qwen2.5 says 1e6: its
-# output breaks), and print ~1,700 lines of log to stderr.
+# output breaks), stream (losing the token counts) and print ~1,700 lines of log to stderr.
 LLAMACPP_DEFAULTS: dict[str, Any] = {
     "n_ctx": 0,
     "rope_freq_base": 0.0,
     "rope_freq_scale": 0.0,
     "verbose": False,
+    "streaming": False,  # its streamed answers carry no token counts
 }
 
 # one in-process model per settings: components share it (a GGUF loaded once, one context)

@@ -260,15 +260,40 @@ def mark_exclusive(model: Any) -> None:
     _EXCLUSIVE.setdefault(id(model), (model, threading.Lock()))
 
 
+_TEMPLATE_TOKENS = 16  # a chat template's tokens around each message, at most
+
+
+def _check_fits(model: Any, messages: Any) -> None:
+    """Refuse a prompt that cannot fit an in-process llama.cpp context.
+
+    llama.cpp itself fails on one with an error that does not say so.
+    """
+    llama = getattr(model, "client", None)
+    if llama is None or not hasattr(llama, "tokenize") or not hasattr(llama, "n_ctx"):
+        return
+    text = "".join(str(m.content) for m in messages)
+    need = len(llama.tokenize(text.encode(), add_bos=True)) + _TEMPLATE_TOKENS * len(messages)
+    need += int(getattr(model, "max_tokens", 0) or 0)
+    if need > llama.n_ctx():
+        raise ConfigError(
+            f"the prompt and the answer need about {need} tokens, but the model's context holds "
+            f"{llama.n_ctx()}: set llm.options.n_ctx higher (0 takes the GGUF file's own length)",
+            key="llm.options",
+        )
+
+
 def _generate(model: Any, messages: Any, kwargs: dict[str, Any]) -> Any:
     """One reply, with the token counts copied onto the message.
 
-    ``ChatLlamaCpp`` leaves them in ``llm_output``, which ``invoke`` drops.
+    ``ChatLlamaCpp`` leaves them in ``llm_output``, which ``invoke`` and ``generate`` drop, so
+    its ``_generate`` is called (the chat models' documented extension point).
     """
-    result = model.generate([messages], **kwargs)
-    message = result.generations[0][0].message
+    _check_fits(model, messages)
+    result = model._generate(messages, **kwargs)
+    message = result.generations[0].message
     usage = (result.llm_output or {}).get("token_usage") or {}
-    if usage and not getattr(message, "usage_metadata", None):
+    counted = getattr(message, "usage_metadata", None) or {}
+    if usage and not (counted.get("input_tokens") or counted.get("output_tokens")):
         tokens_in = int(usage.get("prompt_tokens", 0) or 0)
         tokens_out = int(usage.get("completion_tokens", 0) or 0)
         message.usage_metadata = {
@@ -336,7 +361,7 @@ class LLMClient:
             ) from None
         except StopIteration:
             raise LLMCallError("the scripted model has no more replies") from None
-        except (asyncio.CancelledError, LLMCallError):
+        except (asyncio.CancelledError, LLMCallError, ConfigError):
             raise
         except Exception as exc:
             if "context window" in str(exc) or "exceed context" in str(exc):
@@ -347,9 +372,12 @@ class LLMClient:
                     key="llm.options",
                 ) from None
             kind = classify(exc)
-            raise kind(
+            error = kind(
                 f"{self.spec.provider}/{self.spec.model} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            )
+            if kind is LLMCallError:  # not a known kind: counted under its own type's name
+                error.cause = type(exc).__name__
+            raise error from exc
 
     async def _call(self, messages: list[Any], kwargs: dict[str, Any]) -> Any:
         """One answer, with transient failures retried (exponential backoff)."""

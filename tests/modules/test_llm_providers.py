@@ -299,3 +299,40 @@ def test_a_config_names_a_recipe_file_for_its_model(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"llm names 'llm/none\.yaml'") as info:
         load_config(cfg, ["llm=llm/none.yaml"])
     assert info.value.key == "llm"
+
+
+class TinyContext:
+    """Stands in for a ``llama_cpp.Llama``: a 64-token context, one token per word."""
+
+    def tokenize(self, text: bytes, add_bos: bool = True) -> list[int]:
+        return list(range(len(text.split()) + int(add_bos)))
+
+    def n_ctx(self) -> int:
+        return 64
+
+
+class InProcessModel(CountingModel):
+    client: Any = None
+    max_tokens: int = 16
+
+
+async def test_a_prompt_too_long_for_an_in_process_context_is_a_config_error() -> None:
+    model = InProcessModel(messages=iter([]), client=TinyContext(), delay=0.0)
+    mark_exclusive(model)
+    c = LLMClient(LLMSpec(provider="scripted", model="m", timeout=5), model)
+    assert (await c.ask("s", "short", GoalAnswer)).value.goal
+    with pytest.raises(ConfigError, match=r"llm\.options\.n_ctx") as info:
+        await c.ask("s", "word " * 60, GoalAnswer)
+    assert info.value.key == "llm.options"
+
+
+def test_in_process_defaults_come_from_the_gguf() -> None:
+    from modules.llm.chat import LLAMACPP_DEFAULTS
+
+    assert LLAMACPP_DEFAULTS == {
+        "n_ctx": 0,
+        "rope_freq_base": 0.0,
+        "rope_freq_scale": 0.0,
+        "verbose": False,
+        "streaming": False,
+    }
