@@ -1,10 +1,14 @@
 """Asking a chat model for a typed answer: timeouts, retries with backoff, repair, accounting.
 
 ``ask`` sends a prompt, expects one JSON object back, parses it into a pydantic model and runs a
-semantic check (does the action exist, are these objects in the world?). A malformed or invalid
-answer is shown back to the model with the error and asked again, up to ``max_repairs`` times;
-then :class:`LLMOutputError`. Transient failures of the call itself (a timeout, a dropped
-connection, an HTTP 5xx) are retried with exponential backoff (tenacity), up to ``max_retries``.
+semantic check (does the action exist, are these objects in the world?). Where the provider can
+constrain decoding to a JSON schema, the schema built from the world goes with the request
+(``llm.structured_output``). A malformed or invalid answer is shown back to the model with the
+error and asked again, at a slightly higher temperature, up to ``max_repairs`` times; then
+:class:`LLMOutputError`. The real clients' failures become typed errors (:func:`classify`):
+timeouts, dropped connections, HTTP 429 and 5xx are retried with exponential backoff (tenacity),
+up to ``max_retries``; every failure is counted by its cause. An in-process model
+(:func:`mark_exclusive`) serves one call at a time, a timed-out one included.
 The answer is never executed or evaluated as code: it is data, and the checks decide whether to
 use it. Every call's tokens and time are added to ``usage`` and published on the bus
 (``llm/call``), so traces and metrics carry them.
