@@ -336,3 +336,22 @@ def test_in_process_defaults_come_from_the_gguf() -> None:
         "verbose": False,
         "streaming": False,
     }
+
+
+def test_the_goal_vocabulary_option_names_only_the_domains_predicates() -> None:
+    text = """
+episodes: 1
+env: {name: household}
+agent:
+  policy: {name: neuro_symbolic}
+  modules:
+    - {name: perception.facts}
+    - {name: llm.goal, options: {domain: household, predicates: [in, cooled, chilled]}}
+    - {name: planner.pddl, options: {domain: household}}
+llm: {provider: scripted, model: m}
+"""
+    with pytest.raises(ConfigError, match=r"no predicate 'chilled' in domain 'household'"):
+        Agent(load_config_text(text))
+    agent = Agent(load_config_text(text.replace(", chilled", "")))
+    goal = next(m for m in agent.modules if m.name == "llm.goal")
+    assert goal.predicates == {"in": 2, "cooled": 1}  # type: ignore[attr-defined]
