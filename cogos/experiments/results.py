@@ -25,6 +25,8 @@ SUMMARY_METRICS = (
     ("mean_optimal_ratio", "steps / optimal"),
     ("cycles_per_second", "cycles/s"),
     ("mean_llm_tokens", "LLM tokens / episode"),
+    ("llm_failures", "LLM failures"),
+    ("llm_fallbacks", "LLM fallbacks"),
 )
 
 
