@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -40,10 +41,28 @@ def ai2thor_expectation() -> tuple[str, str]:
     return REFUSES, r"COGOS_AI2THOR_EXECUTABLE"
 
 
+LLM_RECIPE_URL = "http://127.0.0.1:8089/v1"  # config/llm/llama_server.yaml, their default model
+
+
+def model_server_running() -> bool:
+    """A developer may have the recipe's model server up while testing: then these configs
+    would run for real (for minutes), which is not what the test is about."""
+    try:
+        with socket.create_connection(("127.0.0.1", 8089), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def llm_expectation() -> tuple[str, str]:
     if missing("langchain_core", "tenacity"):
         return REFUSES, r"'llm' extra"
     return REFUSES, r"llm\.base_url: cannot reach the model server"
+
+
+needs_no_model_server = pytest.mark.skipif(
+    model_server_running(), reason=f"a model server answers at {LLM_RECIPE_URL}"
+)
 
 
 # run configs: (expected outcome, a pattern the refusal must contain)
@@ -62,6 +81,7 @@ RUN_CONFIGS = {
     "household_llm.yaml": llm_expectation(),
     "household_neuro_symbolic.yaml": llm_expectation(),
 }
+LLM_CONFIGS = {"household_llm.yaml", "household_neuro_symbolic.yaml"}
 EXPERIMENTS = ["maze_memory.yaml", "policies.yaml"]
 LLM_EXPERIMENTS = ["policies_llm.yaml"]
 OTHER = {"daemon.yaml"}  # run by tests/daemon/test_shipped_config.py
@@ -95,6 +115,7 @@ def test_llm_recipes_are_valid_llm_sections(name: str) -> None:
     assert spec.provider in {"openai", "ollama", "llamacpp"}
 
 
+@needs_no_model_server
 @pytest.mark.parametrize("name", LLM_EXPERIMENTS)
 def test_shipped_llm_experiment_refuses_without_a_model(name: str, tmp_path: Path) -> None:
     proc = cogos(
@@ -107,6 +128,8 @@ def test_shipped_llm_experiment_refuses_without_a_model(name: str, tmp_path: Pat
 @pytest.mark.parametrize("name", sorted(RUN_CONFIGS))
 def test_shipped_run_config(name: str, tmp_path: Path) -> None:
     outcome, pattern = RUN_CONFIGS[name]
+    if name in LLM_CONFIGS and model_server_running():
+        pytest.skip(f"a model server answers at {LLM_RECIPE_URL}")
     out = tmp_path / "run"
     # memory.path, where a config keeps memory across runs, goes to the temporary directory
     extra = ["memory.path=" + str(tmp_path / "mem")] if name == "maze_memory.yaml" else []
