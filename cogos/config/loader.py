@@ -67,7 +67,6 @@ class LoadedConfig:
     source: str
     overrides: tuple[str, ...] = ()
     yaml: YamlSource | None = field(default=None, repr=False, compare=False)
-    parsed_overrides: tuple[Override, ...] = field(default=(), repr=False, compare=False)
 
     def locate(self, exc: ConfigError) -> ConfigError:
         """Give a later error the file and line of its key, as load-time errors have.
@@ -76,7 +75,7 @@ class LoadedConfig:
         """
         if self.yaml is None or exc.file is not None:
             return exc
-        return _locate(exc, self.yaml, list(self.parsed_overrides))
+        return _locate(exc, self.yaml, [parse_override(o) for o in self.overrides])
 
     def resolved(self) -> dict[str, Any]:
         """The config as it will run: defaults filled in, component options included."""
@@ -213,7 +212,7 @@ def load_config_source(source: YamlSource, overrides: Sequence[str] = ()) -> Loa
         components = resolve_components(config)
     except ConfigError as exc:
         raise _locate(exc, source, parsed) from None
-    return LoadedConfig(config, components, source.file, tuple(overrides), source, tuple(parsed))
+    return LoadedConfig(config, components, source.file, tuple(overrides), source)
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> LoadedConfig:

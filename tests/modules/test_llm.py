@@ -4,8 +4,6 @@ opt-in test at the end and the README for what is tested against a real model)."
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -218,35 +216,20 @@ def test_configs_needing_an_llm_fail_clearly_without_one(repo_root: Path, tmp_pa
         Agent(load_config_text(text))
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
-    out = subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", "run", str(cfg), "--out", str(tmp_path / "o")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    out = cogos("run", str(cfg), "--out", str(tmp_path / "o"), cwd=repo_root, timeout=120)
     assert (
         out.returncode == 2 and "needs a chat model" in out.stderr and "Traceback" not in out.stderr
     )
-    planner_only = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cogos.cli.main",
-            "run",
-            "config/maze_planner.yaml",
-            "episodes=1",
-            "env.options.width=5",
-            "env.options.height=5",
-            "--out",
-            str(tmp_path / "p"),
-            "-q",
-        ],
+    planner_only = cogos(
+        "run",
+        "config/maze_planner.yaml",
+        "episodes=1",
+        "env.options.width=5",
+        "env.options.height=5",
+        "--out",
+        str(tmp_path / "p"),
+        "-q",
         cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert planner_only.returncode == 0, planner_only.stderr
 
