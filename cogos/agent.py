@@ -21,6 +21,7 @@ from cogos.context import ComponentContext
 from cogos.cycle import DecisionCycle
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError, EnvError, LifecycleError
+from cogos.facts import ANY_FACTS, FactSchema
 from cogos.module import Module
 from cogos.observation import EnvHandle
 from cogos.policy import Policy
@@ -29,6 +30,17 @@ from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
 
 EPISODE_TOPIC = "agent/episode/"
+
+
+def _fact_schema(components: Sequence[Module | Policy]) -> FactSchema:
+    """The facts the components read, together (two that disagree on an arity: ConfigError)."""
+    schema = ANY_FACTS
+    for component in components:
+        try:
+            schema = schema.merged(type(component).facts)
+        except ValueError as exc:
+            raise ConfigError(f"{component.name}: {exc}", key="agent") from None
+    return schema
 
 
 def _construct(component: ResolvedComponent, arg: Any) -> Any:
@@ -126,6 +138,8 @@ class Agent:
             max_rejects=cfg.agent.cycle.max_rejects,
             sink=memory,
         )
+        self.fact_schema = _fact_schema(self._components())
+        """What the policy and modules read: facts from outside are checked against it."""
         self._started: list[Module | Policy] = []
         self._running = False
         self._stop = False

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cogos.bus import Bus
-from cogos.errors import CycleError
+from cogos.errors import CycleError, NoActionError
 from cogos.module import Module, Phase
 from cogos.observation import EnvHandle, Observation
 from cogos.policy import Policy
@@ -261,6 +261,12 @@ class DecisionCycle:
             (i for i, c in enumerate(candidates) if c not in rejected),
             key=lambda i: -values[i],
         ) or sorted(range(len(candidates)), key=lambda i: -values[i])
+        if not candidates:
+            raise NoActionError(
+                f"no action: policy {self.policy.name!r} and the modules proposed nothing for "
+                f"this percept ({len(self.wm.percept.facts)} facts, "
+                f"{len(self.wm.percept.affordances)} admissible actions)"
+            )
         if not ranked:
             reasons = "; ".join(r.reason for r in self.wm.rejections)
             raise CycleError(

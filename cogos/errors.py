@@ -15,7 +15,10 @@ only know Python (``except LookupError``) keep working::
     │   ├── BusOverflowError                a full queue under the ``error`` overflow policy
     │   └── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
     ├── CycleError                          a phase produced something the cycle cannot use
-    └── EnvError (RuntimeError)             an environment could not start or reset
+    │   └── NoActionError                   nothing proposed an action for the percept
+    ├── EnvError (RuntimeError)             an environment could not start or reset
+    └── DaemonRefused                       the daemon must not serve: its name is taken, or the
+                                            broker refuses its credentials or TLS (CLI: exit 2)
 
 The root itself is defined in :mod:`memory.errors` (the lowest layer, so the memory OS can derive
 from it without importing upward) and re-exported here; the memory OS's errors hang under
@@ -38,9 +41,11 @@ __all__ = [
     "ComponentNotFound",
     "ConfigError",
     "CycleError",
+    "DaemonRefused",
     "EnvError",
     "LifecycleError",
     "MemoryOSError",
+    "NoActionError",
     "RegistryError",
     "RequestTimeout",
 ]
@@ -127,5 +132,29 @@ class CycleError(CogOSError):
     """A phase of the decision cycle returned something the cycle cannot use."""
 
 
+class NoActionError(CycleError):
+    """Nothing to do: no component proposed an action for this situation.
+
+    For an environment of the agent's own that is a dead end of the policy; for an observation
+    sent from outside it usually means the observation lacks what the policy acts on (the
+    daemon answers it ``invalid``).
+    """
+
+
 class EnvError(CogOSError, RuntimeError):
     """An environment could not start or reset (a simulator missing, an unknown scene)."""
+
+
+class DaemonRefused(CogOSError):
+    """``cogos daemon`` cannot serve as configured, and retrying would not help.
+
+    ``reason`` is ``name_taken`` (another live daemon holds the daemon's or an agent's name),
+    ``auth`` (the broker refuses the credentials or the client id) or ``tls`` (the TLS handshake
+    fails, e.g. the broker's certificate is not signed by ``broker.tls.ca_certs``); ``key`` is
+    the setting to check. The CLI reports it in one line and exits 2, like a configuration error.
+    """
+
+    def __init__(self, message: str, *, reason: str, key: str | None = None) -> None:
+        self.reason = reason
+        self.key = key
+        super().__init__(message)

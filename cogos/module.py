@@ -27,6 +27,7 @@ from cogos.bus import Message, Subscription
 from cogos.context import ComponentContext, NoOptions
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import RegistryError
+from cogos.facts import ANY_FACTS, FactSchema
 from memory.records import Candidate, CycleRecord, Outcome, Percept, Rejection, RetrievedItem
 from memory.working import WorkingMemory
 
@@ -56,6 +57,9 @@ class Module:
     Options: ClassVar[type[BaseModel]] = NoOptions
     phases: ClassVar[frozenset[Phase]] = frozenset()
     topics: ClassVar[tuple[str, ...]] = ()
+    #: the predicates this module reads and their argument kinds; facts sent from outside the
+    #: process are checked against it before a cycle runs (see cogos.facts)
+    facts: ClassVar[FactSchema] = ANY_FACTS
 
     @classmethod
     def check_config(cls, config: RunConfig) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from cogos.context import ComponentContext, NoOptions
 from cogos.episode import EpisodeStart, EpisodeSummary
+from cogos.facts import ANY_FACTS, FactSchema
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 
@@ -31,6 +32,9 @@ class Policy:
     #: modules (registered names) this policy cannot work without; checked when a config loads,
     #: so a policy never quietly degrades into a different one
     requires_modules: ClassVar[tuple[str, ...]] = ()
+    #: the predicates this policy reads and their argument kinds; facts sent from outside the
+    #: process are checked against it before a cycle runs (see cogos.facts)
+    facts: ClassVar[FactSchema] = ANY_FACTS
 
     @classmethod
     def check_config(cls, config: RunConfig) -> None:

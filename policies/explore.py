@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart
+from cogos.facts import FactSchema
 from cogos.policy import Policy
 from envs.maze import DIRECTIONS, cell_name, parse_cell
 from memory.records import Candidate, Rejection
@@ -40,6 +41,19 @@ from memory.working import WorkingMemory
 _MOVES = {(d.drow, d.dcol): d.name for d in DIRECTIONS}
 _DELTAS = {d.name: (d.drow, d.dcol) for d in DIRECTIONS}
 UNREACHABLE = -1e9
+
+GRID_FACTS = FactSchema(
+    {
+        "at": ("cell",),
+        "cell": ("cell",),
+        "open": ("cell", "cell"),
+        "blocked": ("cell", "cell"),
+        "goal": ("cell",),
+    },
+    {"cell": parse_cell},
+)
+"""The grid-navigation vocabulary (docs/facts.md) this policy reads."""
+_ARITY = {name: len(args) + 1 for name, args in GRID_FACTS.predicates.items()}
 
 
 class ExploreOptions(BaseModel):
@@ -68,6 +82,8 @@ class GridMap:
         """Fold in a percept; what it shows overrides anything remembered."""
         for atom in facts:
             pred = atom[0]
+            if len(atom) != _ARITY.get(pred, len(atom)):
+                continue  # another vocabulary's predicate of the same name
             if pred == "open":
                 self.adjacent.setdefault(atom[1], set()).add(atom[2])
             elif pred == "blocked":
@@ -160,6 +176,7 @@ class ExplorePolicy(Policy):
     """Frontier exploration over a remembered map; shortest known path once the goal is seen."""
 
     Options = ExploreOptions
+    facts = GRID_FACTS
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from cogos.facts import ANY_FACTS
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 from policies.explore import ExplorePolicy
@@ -21,6 +22,8 @@ PLAN_VALUE = 1e6
 
 class PlannerFirstPolicy(ExplorePolicy):
     """The planner proposes; exploration is the fallback."""
+
+    facts = ANY_FACTS  # any world the planner's domain describes, not only grids
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         candidates = list(await super().propose(wm))

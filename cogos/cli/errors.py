@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cogos.errors import CogOSError, ConfigError
+from cogos.errors import CogOSError, ConfigError, DaemonRefused
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
@@ -26,5 +26,10 @@ class CLIError(click.ClickException):
 
 
 def to_cli_error(exc: CogOSError) -> CLIError:
-    """Config problems exit 2 (like usage errors); failures while running exit 1."""
-    return CLIError(str(exc), EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
+    """Config problems exit 2 (like usage errors); failures while running exit 1.
+
+    A daemon refused by its broker or finding its name taken exits 2 too: running it again as it
+    is cannot succeed.
+    """
+    usage = isinstance(exc, ConfigError | DaemonRefused)
+    return CLIError(str(exc), EXIT_USAGE if usage else EXIT_RUNTIME)

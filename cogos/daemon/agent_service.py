@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from cogos.agent import Agent
@@ -35,11 +35,16 @@ from cogos.daemon.protocol import (
     _Command,
 )
 from cogos.episode import EpisodeSummary
+from cogos.errors import NoActionError
+from cogos.facts import FactError
 from cogos.metrics import summarize
 from cogos.observation import Observation
 from memory.records import to_jsonable
 
 log = logging.getLogger("cogos.daemon")
+
+SEEN_IDS = 4096
+"""Command ids remembered per agent, with their replies (docs/mqtt.md, Reliability)."""
 
 Publish = Callable[[str, Any, int, bool], Awaitable[None]]
 """``publish(kind, payload, qos, retain)``: an agent event under ``<prefix>/<agent>/<kind>``."""
@@ -48,19 +53,32 @@ Publish = Callable[[str, Any, int, bool], Awaitable[None]]
 class AgentService:
     """See the module docstring."""
 
-    def __init__(self, spec: AgentServiceSpec, publish: Publish) -> None:
+    def __init__(
+        self,
+        spec: AgentServiceSpec,
+        publish: Publish,
+        *,
+        daemon: str | None = None,
+        instance: str | None = None,
+    ) -> None:
+        """``daemon`` and ``instance``: who serves the agent, as its status says."""
         self.spec = spec
         self.name = spec.name
         self.publish = publish
+        self.daemon = daemon
+        self.instance = instance
         self.agent: Agent | None = None
         self.external = False
         self.state = "starting"
-        self.queue: asyncio.Queue[tuple[_Command, Callable[[Any], Awaitable[None]]]] = (
+        self.queue: asyncio.Queue[tuple[_Command, Callable[[Any], Awaitable[None]], Hashable]] = (
             asyncio.Queue()
         )
+        """Commands with their reply callback and fingerprint (what an id is checked against)."""
         self.episodes_task: asyncio.Task[None] | None = None
         self.pending: PendingCycle | None = None
         self.episode = -1
+        self.episode_open = False
+        """An external episode has begun and not ended: ``observe`` is accepted."""
         self.episode_return = 0.0
         self.episode_seed = 0
         self.episode_started = 0.0
@@ -68,7 +86,7 @@ class AgentService:
         self.cycles = 0
         self.commands = 0
         self.errors = 0
-        self._seen: OrderedDict[str, Any] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[Hashable, dict[str, Any]]] = OrderedDict()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -110,6 +128,9 @@ class AgentService:
             "cycles": self.cycles,
             "episodes_done": len(self.summaries),
             "time": time.time(),
+            # which daemon serves the agent: the name check at start reads it (daemon/probe.py)
+            "daemon": self.daemon,
+            "instance": self.instance,
         }
 
     # -- events -------------------------------------------------------------------------------
@@ -156,30 +177,41 @@ class AgentService:
     # -- commands -----------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        """Handle queued commands one at a time, forever."""
+        """Handle queued commands one at a time, forever; nothing a command does ends it."""
         while True:
-            command, reply = await self.queue.get()
+            command, reply, fingerprint = await self.queue.get()
             self.commands += 1
-            if command.id is not None and command.id in self._seen:
-                await reply(self._seen[command.id])  # a redelivered QoS 1 command: same answer
-                continue
             try:
-                result: Any = {"ok": True, "result": await self.handle(command)}
-            except CommandError as exc:
-                self.errors += 1
-                result = {"ok": False, "error": {"type": exc.kind, "message": str(exc)}}
-            except Exception as exc:  # a bug in handling one command must not stop the daemon
-                self.errors += 1
-                log.exception("agent %s: command %s failed", self.name, type(command).__name__)
-                result = {
-                    "ok": False,
-                    "error": {"type": "internal", "message": f"{type(exc).__name__}: {exc}"},
-                }
-            if command.id is not None:
-                self._seen[command.id] = result
-                while len(self._seen) > 4096:
-                    self._seen.popitem(last=False)
-            await reply(result)
+                await reply(await self._answer(command, fingerprint))
+            except Exception:  # the reply could not be queued (a bug): logged, and go on
+                log.exception("agent %s: replying to %s failed", self.name, type(command).__name__)
+
+    async def _answer(self, command: _Command, fingerprint: Hashable) -> dict[str, Any]:
+        """The reply to ``command``: remembered by id, so a redelivered one is not run twice."""
+        if command.id is not None and command.id in self._seen:
+            seen_as, earlier = self._seen[command.id]
+            if seen_as == fingerprint:
+                return earlier  # a redelivered QoS 1 command: the same answer
+            self.errors += 1
+            return _error(
+                "id_reused",
+                f"id {command.id!r} was already used by another command (one of the last "
+                f"{SEEN_IDS} ids of agent {self.name}); give each command its own id",
+            )
+        try:
+            result: dict[str, Any] = {"ok": True, "result": await self.handle(command)}
+        except CommandError as exc:
+            self.errors += 1
+            result = _error(exc.kind, str(exc))
+        except Exception as exc:  # a bug in handling one command must not stop the daemon
+            self.errors += 1
+            log.exception("agent %s: command %s failed", self.name, type(command).__name__)
+            result = _error("internal", f"{type(exc).__name__}: {exc}")
+        if command.id is not None:
+            self._seen[command.id] = (fingerprint, result)
+            while len(self._seen) > SEEN_IDS:
+                self._seen.popitem(last=False)
+        return result
 
     async def handle(self, command: _Command) -> Any:
         agent = self.agent
@@ -192,6 +224,7 @@ class AgentService:
         if isinstance(command, SetGoal):
             if command.text:
                 agent.wm.goal_text = command.text
+            _check_facts(agent, command.facts, "facts")
             if command.facts:
                 agent.wm.goal_facts = frozenset(tuple(a) for a in command.facts)
             return {
@@ -213,11 +246,12 @@ class AgentService:
         agent = self.agent
         assert agent is not None
         if self.external:
-            if self.pending is not None:
+            if self.episode_open:  # a new episode cuts the current one short
                 await self._finish_external(truncated=True)
             self.episode += 1
             seed = command.seed if command.seed is not None else self.episode
             await agent.begin_episode(self.episode, seed)
+            self.episode_open = True
             self.episode_seed = seed
             self.episode_return = 0.0
             self.episode_started = time.perf_counter()
@@ -249,8 +283,14 @@ class AgentService:
         assert agent is not None
         if not self.external:
             raise CommandError("not_external", f"agent {self.name} runs its own environment")
-        if self.episode < 0:
-            raise CommandError("no_episode", "send episode/start before the first observation")
+        if not self.episode_open:
+            raise CommandError(
+                "no_episode",
+                "send episode/start before the first observation"
+                if self.episode < 0
+                else f"episode {self.episode} has ended; send episode/start to begin the next",
+            )
+        _check_facts(agent, command.facts, "facts")
         facts = frozenset(tuple(a) for a in command.facts)
         info = {**command.info, "admissible_actions": command.admissible}
         if command.success is not None:
@@ -265,21 +305,33 @@ class AgentService:
             command.text,
             tuple(command.admissible),
         )
-        if self.pending is not None:  # the previous action's outcome is this observation
-            agent.wm.step += 1  # as DecisionCycle.run counts it: the record is of the new step
-            await agent.cycle.conclude(self.pending, outcome_of(observation))
-            self.pending = None
-            self.episode_return += command.reward
-        if command.terminated or command.truncated:
-            summary = await self._finish_external(
-                truncated=not command.terminated, success=observation.success
-            )
+        self.episode_return += command.reward  # even if the cycle before failed
+        ends = command.terminated or command.truncated
+        try:
+            if self.pending is not None:  # the previous action's outcome is this observation
+                agent.wm.step += 1  # as DecisionCycle.run counts it: the record is of the new step
+                pending, self.pending = self.pending, None
+                await agent.cycle.conclude(pending, outcome_of(observation))
+        finally:
+            if ends:  # the episode ends with this observation, whatever its last cycle did
+                summary = await self._finish_external(
+                    truncated=not command.terminated, success=observation.success
+                )
+        if ends:
             return {"done": True, "summary": summary.to_json()}
-        pending = await agent.cycle.deliberate(observation)
-        while pending.decision.chosen.kind == "internal":  # think until there is something to do
-            outcome = await agent.cycle.execute_internal(pending.decision.chosen)
-            await agent.cycle.conclude(pending, outcome)
+        try:
             pending = await agent.cycle.deliberate(observation)
+            while pending.decision.chosen.kind == "internal":  # think until there is an action
+                outcome = await agent.cycle.execute_internal(pending.decision.chosen)
+                await agent.cycle.conclude(pending, outcome)
+                pending = await agent.cycle.deliberate(observation)
+        except NoActionError as exc:
+            raise CommandError("invalid", f"the agent found {exc}") from None
+        finally:
+            if agent.memory is not None:
+                # the reply says this observation was taken: every cycle it concluded (internal
+                # ones too) is durable first, under the memory's durability policy
+                await agent.memory.flush()
         self.pending = pending
         chosen = pending.decision.chosen
         action = {
@@ -296,6 +348,7 @@ class AgentService:
         agent = self.agent
         assert agent is not None
         self.pending = None
+        self.episode_open = False
         summary = EpisodeSummary(
             episode=self.episode,
             seed=self.episode_seed,
@@ -344,6 +397,18 @@ class AgentService:
             raise
         except (ValueError, KeyError) as exc:
             raise CommandError("invalid", str(exc)) from None
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"type": kind, "message": message}}
+
+
+def _check_facts(agent: Agent, facts: list[list[str]], field: str) -> None:
+    """Refuse atoms that do not fit what the agent's components read (before any cycle)."""
+    try:
+        agent.fact_schema.check(facts, field)
+    except FactError as exc:
+        raise CommandError("invalid", str(exc)) from None
 
 
 def encode(payload: Any) -> bytes:

@@ -45,7 +45,12 @@ class BrokerSpec(_Strict):
     )
     tls: TLSSpec | None = None
     keepalive: int = Field(default=30, ge=5)
-    client_id: str | None = Field(default=None, description="default: cogos-<daemon name>")
+    client_id: str | None = Field(
+        default=None,
+        description="default: cogos-<daemon name>. A broker drops the older of two connections "
+        "with one client id; with mosquitto's use_username_as_clientid the broker uses the "
+        "username instead (one broker user per daemon), see docs/mqtt.md",
+    )
     session_expiry: int = Field(
         default=3600,
         ge=0,
@@ -53,6 +58,21 @@ class BrokerSpec(_Strict):
     )
     reconnect_initial: float = Field(default=0.5, gt=0)
     reconnect_max: float = Field(default=30.0, gt=0)
+    auth_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="connection attempts in a row that the broker may refuse for the credentials "
+        "or client id (CONNACK 0x85, 0x86, 0x87, 0x8C; MQTT 3.1.1: 2, 4, 5), or that fail the TLS "
+        "handshake, before the daemon exits 2; an unreachable broker is retried forever",
+    )
+    probe_timeout: float = Field(
+        default=2.0,
+        ge=0,
+        description="seconds to wait, at start, for a health answer under a name (the daemon's or "
+        "an agent's) whose retained status says another daemon serves it; an answer means the "
+        "name is taken and the daemon exits 2. Not waited when no retained status is live; "
+        "0 skips the name check",
+    )
 
     @model_validator(mode="before")
     @classmethod

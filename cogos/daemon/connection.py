@@ -17,23 +17,26 @@ it again on the next session (the daemon answers a repeated command id from its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import socket
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from cogos.bus import OverflowPolicy
 from cogos.daemon.config import BrokerSpec, OutgoingSpec
-from cogos.errors import BusOverflowError, ConfigError
+from cogos.errors import BusOverflowError, ConfigError, DaemonRefused
 
 log = logging.getLogger("cogos.daemon.mqtt")
 
@@ -44,9 +47,15 @@ IN_FLIGHT = 64
 a broker round trip before the next could leave (a reply behind each cycle event's PUBACK)."""
 
 
-def _delivered(task: asyncio.Task[None]) -> bool:
-    """Whether a publish finished with the broker's acknowledgement (its error retrieved)."""
-    return task.done() and not task.cancelled() and task.exception() is None
+def _resend(task: asyncio.Task[None]) -> bool:
+    """Whether a publish must go out again on the next session (its error retrieved).
+
+    It must unless the broker acknowledged it, or it failed for a reason of its own (a topic
+    paho refuses, say), which would fail again every time.
+    """
+    if not task.done() or task.cancelled():
+        return True
+    return isinstance(task.exception(), aiomqtt.MqttError)
 
 
 REPORT_EVERY = 64
@@ -63,6 +72,147 @@ def _reported(failures: int) -> bool:
 def _reason(error: BaseException) -> str:
     """An aiomqtt error's text without its errno: ``Connection refused``."""
     return re.sub(r"^\[Errno -?\d+\] ", "", str(error)) or type(error).__name__
+
+
+SESSION_TAKEN_OVER = 0x8E
+"""MQTT 5 DISCONNECT reason code: another connection with our client id took the session."""
+DISCONNECT_WITH_WILL = 0x04
+"""MQTT 5 DISCONNECT reason code: close, and have the broker publish the last will anyway."""
+STABLE_SESSION = 10.0
+"""Seconds a session must last to reset the reconnect backoff; shorter ones, several in a row
+while every reconnection succeeds, are reported as a likely client id clash."""
+FLAPPING = 3
+"""Short sessions in a row (see ``STABLE_SESSION``) that make a client id clash likely."""
+
+_REFUSED_CREDENTIALS = {0x85, 0x86, 0x87, 0x8C}
+"""CONNACK reason codes (paho gives MQTT 3.1.1's return codes 2, 4 and 5 as 0x85, 0x86, 0x87):
+client id not valid, bad user name or password, not authorized, bad authentication method."""
+_V311_CONNACK = {2: 0x85, 4: 0x86, 5: 0x87}
+_NOT_TLS_REFUSALS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+"""SSL errors of a connection cut mid-handshake: network trouble, retried like it."""
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """An error, the exceptions of a group, and their causes.
+
+    aiomqtt chains the error that says why: ``Disconnected during message iteration`` comes
+    from ``MqttCodeError(rc)``.
+    """
+    out: list[BaseException] = []
+    todo = [error]
+    while todo and len(out) < 32:
+        e = todo.pop()
+        if e in out:
+            continue
+        out.append(e)
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(c for c in (e.__cause__, e.__context__) if c is not None)
+    return out
+
+
+def disconnect_reason(error: BaseException) -> int | None:
+    """The MQTT 5 reason code of the broker's DISCONNECT behind a lost session, if it sent one."""
+    codes = [
+        int(e.rc.value)
+        for e in _chain(error)
+        if isinstance(e, aiomqtt.MqttCodeError) and isinstance(e.rc, ReasonCode)
+    ]
+    if SESSION_TAKEN_OVER in codes:
+        return SESSION_TAKEN_OVER
+    return codes[0] if codes else None
+
+
+def refusal(error: BaseException) -> str | None:
+    """``auth`` or ``tls`` when a failed connection attempt would fail the same way again.
+
+    ``auth``: the broker refused the credentials or the client id (CONNACK). ``tls``: the TLS
+    handshake failed (an unknown CA, a host name the certificate lacks, a refused client
+    certificate, TLS spoken to a plain port). None: a network failure, to be retried.
+    """
+    if isinstance(error, MqttConnectError):
+        rc = error.rc
+        code = rc.value if isinstance(rc, ReasonCode) else _V311_CONNACK.get(rc or 0)
+        return "auth" if code in _REFUSED_CREDENTIALS else None
+    for e in _chain(error):
+        if isinstance(e, ssl.SSLError) and not isinstance(e, _NOT_TLS_REFUSALS):
+            return "tls"
+    return None
+
+
+def refused_error(broker: BrokerSpec, error: BaseException, attempts: int) -> DaemonRefused:
+    """The one line a daemon exits 2 with when the broker keeps refusing it."""
+    address = f"{broker.host}:{broker.port}"
+    reason = _reason(error)
+    if refusal(error) == "tls":
+        ca = broker.tls.ca_certs if broker.tls is not None else None
+        return DaemonRefused(
+            f"the TLS handshake with the MQTT broker at {address} failed {attempts} time(s) in a "
+            f"row ({reason}); check broker.tls.ca_certs (the CA that signed the broker's "
+            f"certificate; now {ca or 'the system CAs'}), broker.tls.certfile and keyfile, and "
+            f"that broker.host ({broker.host}) is a name in the broker's certificate",
+            reason="tls",
+            key="broker.tls.ca_certs",
+        )
+    rc = error.rc if isinstance(error, aiomqtt.MqttCodeError) else None
+    if (rc.value if isinstance(rc, ReasonCode) else _V311_CONNACK.get(rc or 0)) == 0x85:
+        check, key = "broker.client_id (the broker refuses this client id)", "broker.client_id"
+    else:
+        password = f" in ${broker.password_env}" if broker.password_env else ""
+        check = (
+            f"broker.username ({broker.username or 'none set'}) and broker.password_env (the "
+            f"password{password}), and that the broker's password file and ACL let this user in"
+        )
+        key = "broker.username"
+    return DaemonRefused(
+        f"the MQTT broker at {address} refused the daemon's connection {attempts} time(s) in a "
+        f"row ({reason}); check {check}",
+        reason="auth",
+        key=key,
+    )
+
+
+def count_refusal(broker: BrokerSpec, error: BaseException, in_row: int) -> int:
+    """Refusals in a row after the failed attempt ``error`` (0 if it was a network failure).
+
+    Raises :class:`DaemonRefused` once there are ``broker.auth_attempts`` of them.
+    """
+    if refusal(error) is None:
+        return 0
+    in_row += 1
+    if in_row >= broker.auth_attempts:
+        raise refused_error(broker, error, in_row)
+    return in_row
+
+
+def client_credentials(broker: BrokerSpec) -> dict[str, Any]:
+    """The ``username``, ``password`` and ``tls_context`` arguments of aiomqtt's client."""
+    b = broker
+    kwargs: dict[str, Any] = {}
+    if b.username is not None:
+        kwargs["username"] = b.username
+        if b.password_env is not None:
+            password = os.environ.get(b.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"environment variable {b.password_env} (broker.password_env) is not set",
+                    key="broker.password_env",
+                )
+            kwargs["password"] = password
+    if b.tls is not None:
+        try:
+            context = ssl.create_default_context(cafile=b.tls.ca_certs)
+            if b.tls.certfile:
+                context.load_cert_chain(b.tls.certfile, b.tls.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot load the TLS files (ca_certs, certfile, keyfile): {exc}", key="broker.tls"
+            ) from None
+        if b.tls.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        kwargs["tls_context"] = context
+    return kwargs
 
 
 @dataclass(frozen=True)
@@ -116,8 +266,13 @@ class MqttConnection:
         self.outage: float | None = None
         """Seconds without a session before the current one (None: the first connection)."""
         self.dropped = 0
+        self.undeliverable = 0
+        """Messages the client library refused to publish (also counted in ``dropped``)."""
         self._client: aiomqtt.Client | None = None
         self._closing = False
+        self._leave_with_will = False
+        self.takeovers = 0
+        """Sessions the broker handed to another connection with our client id (reason 0x8E)."""
 
     # -- outgoing -----------------------------------------------------------------------------
 
@@ -136,6 +291,19 @@ class MqttConnection:
             await self._room.wait()
         self._queue.append(message)
         self._queued.set()
+
+    def _undeliverable(self, message: Outgoing, failure: BaseException) -> None:
+        """A message the client library refused: dropped and counted, never retried."""
+        self.dropped += 1
+        self.undeliverable += 1
+        if self.undeliverable & (self.undeliverable - 1) == 0:
+            log.warning(
+                "could not publish to %r (%s: %s): dropped (%d so far)",
+                message.topic[:100],
+                type(failure).__name__,
+                failure,
+                self.undeliverable,
+            )
 
     def pending(self) -> int:
         """Messages not yet acknowledged by the broker: queued, or sent and awaiting it."""
@@ -181,10 +349,15 @@ class MqttConnection:
                     if queued is not None:
                         queued.cancel()
                 while in_flight and in_flight[0][1].done():
-                    in_flight[0][1].result()  # an MqttError: the session is gone (see finally)
+                    message, task = in_flight[0]
+                    failure = task.exception()
+                    if isinstance(failure, aiomqtt.MqttError):
+                        raise failure  # the session is gone: sent again on the next (finally)
                     in_flight.popleft()
+                    if failure is not None:
+                        self._undeliverable(message, failure)
         finally:
-            unsent = [m for m, task in in_flight if not _delivered(task)]
+            unsent = [m for m, task in in_flight if _resend(task)]
             for _, task in in_flight:
                 task.cancel()
             in_flight.clear()
@@ -214,24 +387,7 @@ class MqttConnection:
             )
         else:
             kwargs.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
-        if b.username is not None:
-            kwargs["username"] = b.username
-            if b.password_env is not None:
-                password = os.environ.get(b.password_env)
-                if password is None:
-                    raise ConfigError(
-                        f"environment variable {b.password_env} (broker.password_env) is not set",
-                        key="broker.password_env",
-                    )
-                kwargs["password"] = password
-        if b.tls is not None:
-            context = ssl.create_default_context(cafile=b.tls.ca_certs)
-            if b.tls.certfile:
-                context.load_cert_chain(b.tls.certfile, b.tls.keyfile)
-            if b.tls.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            kwargs["tls_context"] = context
+        kwargs.update(client_credentials(b))
         return kwargs
 
     async def run(self) -> None:
@@ -239,26 +395,35 @@ class MqttConnection:
 
         A broker that cannot be reached is reported on the first failed attempt, and then on
         attempts 2, 4, 8, ... 64 and every 64th after that (each attempt is logged at debug
-        level): a service retries for as long as it runs, without filling its log.
+        level): a service retries for as long as it runs, without filling its log. A broker
+        that refuses the credentials, or a TLS handshake that fails, ``broker.auth_attempts``
+        times in a row ends it with :class:`DaemonRefused` instead: retrying cannot help.
+
+        A session the broker hands to another connection with our client id (MQTT 5 reason code
+        0x8E) is counted in ``takeovers`` and reported; so are sessions that keep ending soon
+        after they begin (brokers such as mosquitto 2.0 close the old connection without a
+        reason). A session shorter than ``STABLE_SESSION`` does not reset the backoff, so two
+        clients with one id do not push each other off in a tight loop.
         """
         delay = self.broker.reconnect_initial
         kwargs = self._client_kwargs()
         loop = asyncio.get_running_loop()
         failures = 0  # connection attempts that failed since the last session
+        refused = 0  # of them, in a row, refused for the credentials or TLS
+        short = 0  # sessions in a row shorter than STABLE_SESSION, each reconnection at once
         down_since: float | None = loop.time()  # when the last session ended (or we began)
         while True:
-            session = False
+            began: float | None = None  # when the session began (None: no session)
             try:
-                async with aiomqtt.Client(**kwargs) as client:
-                    session = True
+                async with self._session(aiomqtt.Client(**kwargs)) as client:
+                    began = loop.time()
                     client._client.manual_ack_set(True)  # see the module docstring
                     client.pending_calls_threshold = IN_FLIGHT + 16  # (else aiomqtt warns)
                     self._client = client
                     self.connections += 1
                     if self.connections > 1 and down_since is not None:
                         self.outage = loop.time() - down_since
-                    failures, down_since = 0, None
-                    delay = self.broker.reconnect_initial
+                    failures, refused, down_since = 0, 0, None
                     for topic in self.subscriptions:
                         await client.subscribe(topic, qos=1)
                     self.connected.set()
@@ -280,12 +445,12 @@ class MqttConnection:
                 error = group_error.exceptions[0]
                 if down_since is None:
                     down_since = loop.time()
-                if session:
-                    log.warning(
-                        "MQTT connection to %s lost (%s); reconnecting", self.address, error
-                    )
+                if began is not None:
+                    delay, short = self._lost(group_error, loop.time() - began, delay, short)
                 else:
                     failures += 1
+                    short = 0
+                    refused = count_refusal(self.broker, error, refused)  # raises at the limit
                     self._unreachable(error, failures, loop.time() - down_since, delay)
             finally:
                 self._client = None
@@ -299,20 +464,121 @@ class MqttConnection:
     def address(self) -> str:
         return f"{self.broker.host}:{self.broker.port}"
 
+    @contextlib.asynccontextmanager
+    async def _session(self, client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
+        """``async with client``, except that a crash leaves without a clean DISCONNECT.
+
+        aiomqtt's exit sends a DISCONNECT whatever the reason, and the broker then discards the
+        last will: a daemon that crashed would stay ``online`` in its retained status.
+        """
+        async with client:
+            try:
+                yield client
+            except BaseException as exc:
+                if self._crashing(exc):
+                    await self._abandon(client)
+                raise
+
+    def _crashing(self, exc: BaseException) -> bool:
+        """Whether a session ends for another reason than the connection or a clean stop."""
+        if isinstance(exc, asyncio.CancelledError):
+            return self._leave_with_will  # the daemon stops: cleanly, unless it asked for the will
+        if isinstance(exc, BaseExceptionGroup):
+            _, rest = exc.split(aiomqtt.MqttError)
+            return rest is not None
+        return not isinstance(exc, aiomqtt.MqttError)
+
+    async def _abandon(self, client: aiomqtt.Client) -> None:
+        """End the session so that the broker publishes the last will.
+
+        MQTT 5: a DISCONNECT with reason code 0x04 (disconnect with will message). MQTT 3.1.1
+        has no such thing: the socket is closed without a DISCONNECT, as a crash would.
+        """
+        paho = client._client
+        with contextlib.suppress(Exception):
+            if self.broker.mqtt5:
+                paho.disconnect(
+                    reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=DISCONNECT_WITH_WILL)
+                )
+            else:
+                sock = paho.socket()
+                if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
+                    sock.shutdown(socket.SHUT_RDWR)
+            await asyncio.wait_for(asyncio.shield(client._disconnected), 2.0)
+        if not client._disconnected.done():
+            client._disconnected.set_result(None)  # aiomqtt's exit then sends no DISCONNECT
+        log.warning(
+            "left the MQTT session without a clean disconnect, so that the broker publishes "
+            "the last will (%s offline)",
+            self.will_topic,
+        )
+
+    def _lost(
+        self, error: BaseExceptionGroup[Any], lasted: float, delay: float, short: int
+    ) -> tuple[float, int]:
+        """Log a lost session; the next backoff delay and the short sessions in a row."""
+        log.warning(
+            "MQTT connection to %s lost (%s); reconnecting", self.address, error.exceptions[0]
+        )
+        if lasted >= STABLE_SESSION:
+            delay, short = self.broker.reconnect_initial, 0
+        else:
+            short += 1
+        self._clash(error, short, delay)
+        return delay, short
+
+    def _clash(self, error: BaseException, short: int, delay: float) -> None:
+        """Report a session lost to another connection with our client id, or likely so."""
+        if disconnect_reason(error) == SESSION_TAKEN_OVER:
+            self.takeovers += 1
+            if _reported(self.takeovers):
+                what = (
+                    f"the MQTT broker at {self.address} handed this daemon's session to another "
+                    f"connection (reason code 0x8E, session taken over; {self.takeovers} so far)"
+                )
+                log.warning("%s", self._clash_text(what, delay))
+        elif short >= FLAPPING and _reported(short - FLAPPING + 1):
+            what = (
+                f"MQTT sessions with the broker at {self.address} keep ending soon after they "
+                f"begin ({short} in a row, each under {STABLE_SESSION:g} s) although it accepts "
+                "every reconnection"
+            )
+            log.warning("%s", self._clash_text(what, delay))
+
+    def _clash_text(self, what: str, delay: float) -> str:
+        user = self.broker.username
+        under = (
+            f", or, where mosquitto has use_username_as_clientid, another client logged in as "
+            f"broker user {user!r}"
+            if user
+            else ""
+        )
+        return (
+            f"{what}: most likely another client connects with this daemon's client id "
+            f"{self.client_id!r} (a second daemon of the same name, or a client given that id"
+            f"{under}). Reconnecting in {delay:.1f} s, with backoff; see 'Names and client ids' "
+            "in docs/mqtt.md"
+        )
+
     def _unreachable(self, error: BaseException, failures: int, down: float, delay: float) -> None:
         """Log a failed connection attempt: a warning on a backed-off schedule, else debug."""
         reason = _reason(error)
         if not _reported(failures):
             log.debug("MQTT connection attempt %d failed (%s)", failures, reason)
             return
+        tls = refusal(error) == "tls"
         if isinstance(error, aiomqtt.MqttCodeError):
             what = f"the MQTT broker at {self.address} refused the connection ({reason})"
+        elif tls:
+            what = f"the TLS handshake with the MQTT broker at {self.address} failed ({reason})"
         else:
             what = f"cannot reach the MQTT broker at {self.address} ({reason})"
         if failures > 1:
             what += f", {failures} attempts over {down:.0f} s"
         hint = ""
-        if self.connections == 0 and self.broker.mode == "external":
+        if tls:
+            hint = ". Check broker.tls.ca_certs, certfile and keyfile, and broker.host"
+        elif self.connections == 0 and self.broker.mode == "external":
             hint = (
                 ". No broker installed? Run with broker.mode=embedded, or install mosquitto"
                 if not isinstance(error, aiomqtt.MqttCodeError)
@@ -345,6 +611,12 @@ class MqttConnection:
     def closing(self) -> bool:
         return self._closing
 
-    async def disconnect(self) -> None:
-        """Stop reconnecting; the caller cancels the ``run`` task afterwards."""
+    async def disconnect(self, *, will: bool = False) -> None:
+        """Stop reconnecting; the caller cancels the ``run`` task afterwards.
+
+        ``will``: end the session so that the broker publishes the last will (``offline``),
+        for a daemon that is crashing or could not send its own ``offline``; otherwise the
+        session ends with a clean DISCONNECT, and the broker discards the will.
+        """
         self._closing = True
+        self._leave_with_will = will

@@ -10,16 +10,25 @@ daemon.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Atom = Annotated[list[Name], Field(min_length=1, max_length=16)]
+"""A ground atom as JSON: ``["open", "c0_0", "c0_1"]``; its arity is checked against what the
+agent reads (cogos.facts) when the command runs."""
 
 
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str | None = Field(
-        default=None, max_length=128, description="client's id: repeats are answered once"
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="client's id: repeats are answered once",
     )
 
 
@@ -46,15 +55,15 @@ class SetGoal(_Command):
     """Replace the goal in working memory (text and/or facts)."""
 
     text: str = Field(default="", max_length=4096)
-    facts: list[list[str]] = Field(default_factory=list, max_length=1000)
+    facts: list[Atom] = Field(default_factory=list, max_length=1000)
 
 
 class Observe(_Command):
     """One observation from an external environment; the reply carries the agent's action."""
 
-    facts: list[list[str]] = Field(default_factory=list, max_length=100_000)
+    facts: list[Atom] = Field(default_factory=list, max_length=100_000)
     text: str = Field(default="", max_length=65_536)
-    reward: float = 0.0
+    reward: float = Field(default=0.0, allow_inf_nan=False)
     terminated: bool = False
     truncated: bool = False
     success: bool | None = None
@@ -103,14 +112,80 @@ def command_schema(name: str) -> type[_Command]:
     return schema
 
 
-def decode_payload(payload: bytes, max_bytes: int) -> dict[str, Any]:
-    """A payload's JSON object (``too_large``, ``bad_json`` or ``bad_payload`` otherwise)."""
-    if len(payload) > max_bytes:
-        raise CommandError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects a payload may have (commands need 4)."""
+MAX_NUMBER_CHARS = 64
+"""Longest number literal: far beyond any float's precision, and Python's int() limit (4,300
+digits) is never reached, nor its quadratic time."""
+
+
+class _Limit(ValueError):
+    """A payload past the decoder's limits (``bad_json``)."""
+
+
+def _number(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _Limit(f"a number of {len(text)} digits (at most {MAX_NUMBER_CHARS})")
+        value = kind(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Limit(f"{text} is not a finite number")
+        return value
+
+    return parse
+
+
+def _constant(name: str) -> Any:
+    raise _Limit(f"{name} is not a finite number")
+
+
+_parse_int, _parse_float = _number(int), _number(float)
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def decode_json(payload: bytes) -> Any:
+    """Strict JSON with limits: no NaN/Infinity, bounded numbers and nesting (``bad_json``)."""
     try:
-        data = json.loads(payload.decode("utf-8")) if payload.strip() else {}
+        value = json.loads(
+            payload.decode("utf-8"),
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_constant,
+        )
+    except RecursionError:
+        raise CommandError("bad_json", f"payload nests too deep (at most {MAX_DEPTH})") from None
+    except _Limit as exc:
+        raise CommandError("bad_json", f"payload exceeds the decoder's limits: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CommandError("bad_json", f"payload is not UTF-8 JSON: {exc}") from None
+    if isinstance(value, dict | list) and _too_deep(value, MAX_DEPTH):
+        raise CommandError("bad_json", f"payload nests too deep (at most {MAX_DEPTH})")
+    return value
+
+
+def decode_payload(payload: bytes, max_bytes: int) -> dict[str, Any]:
+    """A payload's JSON object (``too_large``, ``bad_json`` or ``bad_payload`` otherwise).
+
+    An empty payload is ``bad_json``: a command is a JSON object, ``{}`` at the least.
+    """
+    if len(payload) > max_bytes:
+        raise CommandError("too_large", f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    if not payload.strip():
+        raise CommandError("bad_json", "the payload is empty; a command is a JSON object ({})")
+    data = decode_json(payload)
     if not isinstance(data, dict):
         raise CommandError(
             "bad_payload", f"payload must be a JSON object, got {type(data).__name__}"
@@ -118,14 +193,20 @@ def decode_payload(payload: bytes, max_bytes: int) -> dict[str, Any]:
     return data
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A field's place as a client writes it: ``facts[0][1]``, ``where.kind``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "(payload)"
+
+
 def validate_command(schema: type[_Command], data: dict[str, Any]) -> _Command:
     """The command ``data`` describes (``invalid``, naming the fields, otherwise)."""
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
         raise CommandError("invalid", problems) from None
 
 
@@ -168,9 +249,58 @@ class Topics:
         return f"{self.prefix}/{agent}/bus/in/#"
 
     def split_command(self, topic: str) -> tuple[str, str] | None:
-        """``(agent, command)`` for a command topic, else None."""
+        """``(agent, command)`` for a command topic, else None (the command may be empty)."""
         head = f"{self.prefix}/"
         if not topic.startswith(head):
             return None
-        agent, sep, rest = topic[len(head) :].partition("/cmd/")
-        return (agent, rest) if sep and agent and rest else None
+        agent, sep, rest = topic[len(head) :].partition("/cmd")
+        if not sep or not agent or "/" in agent or (rest and not rest.startswith("/")):
+            return None
+        return agent, rest[1:]
+
+    def owns(self, topic: str) -> bool:
+        """Whether ``topic`` is one the daemon acts on or that carries its state.
+
+        A reply published there would run a command, enter an agent's bus, or overwrite a
+        status, with the daemon's own permissions.
+        """
+        head = f"{self.prefix}/"
+        if not topic.startswith(head):
+            return False
+        rest = topic[len(head) :]
+        return (
+            self.split_command(topic) is not None
+            or "/bus/in/" in rest
+            or (rest.count("/") == 1 and rest.endswith("/status"))
+        )
+
+
+MAX_TOPIC_BYTES = 65_535
+"""MQTT's limit on a topic name."""
+
+
+class Unanswerable(Exception):
+    """A request whose reply topic cannot be published to; dropped and counted."""
+
+
+def reply_topic_problem(topic: object, topics: Topics) -> str | None:
+    """Why the daemon must not publish a reply to ``topic`` (None if it may)."""
+    if not isinstance(topic, str):
+        return f"reply_to must be a topic string, got {type(topic).__name__}"
+    if not topic:
+        return "the reply topic is empty"
+    if "+" in topic or "#" in topic:
+        return f"reply topic {topic[:100]!r} has a wildcard (+ or #)"
+    if "\x00" in topic:
+        return "the reply topic holds a NUL character"
+    if topic.startswith("$"):
+        return f"reply topic {topic[:100]!r} is reserved to the broker ($)"
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "the reply topic is not valid UTF-8"
+    if size > MAX_TOPIC_BYTES:
+        return f"the reply topic has {size} bytes (MQTT allows {MAX_TOPIC_BYTES})"
+    if topics.owns(topic):
+        return f"reply topic {topic[:100]!r} is one of the daemon's own topics"
+    return None

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import os
 import pwd
 import shutil
@@ -22,9 +23,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -492,6 +494,79 @@ class Client:
         reply = await self.command(agent, name, payload, timeout=timeout)
         assert reply.get("ok") is True, f"{agent} {name} {payload}: {reply}"
         return reply["result"]
+
+
+class BlockingClient:
+    """A :class:`Client` on an event loop in a thread, for hypothesis's synchronous tests."""
+
+    def __init__(self, port: int, *, prefix: str = "t") -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client = Client(port, prefix=prefix)
+        self.run(self.client.__aenter__())
+        self.sent = 0
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def command(self, agent: str, name: str, payload: bytes | dict[str, Any]) -> dict[str, Any]:
+        self.sent += 1
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        reply: dict[str, Any] = self.run(self.client.command(agent, name, body, timeout=10))
+        return reply
+
+    def close(self) -> None:
+        self.run(self.client.__aexit__(None, None, None))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class _Limit(ValueError):
+    pass
+
+
+def _number(text: str) -> float:
+    # docs/mqtt.md: number literals of up to 64 characters, finite
+    if len(text) > 64 or not math.isfinite(float(text)):
+        raise _Limit(text)
+    return float(text)
+
+
+def _constant(name: str) -> None:
+    raise _Limit(name)  # NaN and Infinity are not JSON
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def documented_decode_error(payload: bytes, max_bytes: int) -> str | None:
+    """The error type docs/mqtt.md gives for ``payload``, or None if it is a JSON object.
+
+    Written from the documented limits, not from the daemon's decoder.
+    """
+    if len(payload) > max_bytes:
+        return "too_large"
+    if not payload.strip():
+        return "bad_json"  # a command is a JSON object, {} at the least
+    try:
+        value = json.loads(
+            payload.decode("utf-8"),
+            parse_int=_number,
+            parse_float=_number,
+            parse_constant=_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "bad_json"
+    if _depth(value) > 32:
+        return "bad_json"
+    return None if isinstance(value, dict) else "bad_payload"
 
 
 async def stop_task(task: asyncio.Task[Any], grace: float = 5.0) -> None:

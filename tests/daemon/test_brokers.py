@@ -157,6 +157,14 @@ async def test_embedded_broker_answers_health(tmp_path: Path, daemons: MakeDaemo
         invalid = await ask("t/ext/cmd/status", {"oops": 1}, 5)
         assert invalid["error"]["type"] == "invalid"
 
+        # a wildcard reply_to once killed the daemon (paho refused the reply's topic): now
+        # dropped and counted, and the daemon answers what follows
+        await client.publish("t/ext/cmd/status", json.dumps({"reply_to": "replies/#"}), qos=1)
+        await client.publish("t/ext/cmd/observe", b"[" * 100_000 + b"]" * 100_000, qos=1)
+        after = await ask("t/cogosd/cmd/health", {}, 5)
+        assert after["result"]["unanswerable"] == 1, after
+        assert daemon.running()
+
 
 REMOTE_AGENT = """\
 version: 1

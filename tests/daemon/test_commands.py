@@ -128,10 +128,14 @@ async def test_command_round_trip_and_internal_episodes(
     nomem = await client.command("nomem", "memory/query", {"op": "stats"})
     assert nomem["error"]["type"] == "no_memory"
 
-    # the same id again: answered from the cache, not run again
+    # the same command again under its id (a redelivery): answered from the cache, not run
+    # again; the id on another command is refused rather than answered with the old reply
     first = await client.ok("explorer", "goal", {"id": "g-1", "text": "first"})
-    again = await client.ok("explorer", "goal", {"id": "g-1", "text": "second"})
+    await client.ok("explorer", "goal", {"text": "changed"})
+    again = await client.ok("explorer", "goal", {"id": "g-1", "text": "first"})
     assert first == again == {"goal_text": "first", "goal_facts": [["at", "c0_0"]]}
+    reused = await client.command("explorer", "goal", {"id": "g-1", "text": "second"})
+    assert reused["error"]["type"] == "id_reused", reused
 
     assert client.stray_replies == []
     assert not tracebacks(daemon.stderr())

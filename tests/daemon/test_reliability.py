@@ -210,12 +210,14 @@ async def test_broker_killed_mid_episode_loses_no_acknowledged_command(
         body = maze_observation(info)
         actions: list[str] = []
         sent: list[str] = []
+        bodies: dict[str, dict[str, Any]] = {}
         steps_after_kill = 0
         terminated = False
         while True:
             key = f"obs-{len(sent)}"
             sent.append(key)
-            reply = await rc.command("ext", "observe", {"id": key, **body})
+            bodies[key] = {"id": key, **body}
+            reply = await rc.command("ext", "observe", bodies[key])
             assert reply["ok"], reply
             if reply["result"].get("done"):
                 summary = reply["result"]["summary"]
@@ -243,13 +245,13 @@ async def test_broker_killed_mid_episode_loses_no_acknowledged_command(
             assert key in rc.acked
             await rc.answers(key, 1)
 
-        # repeat two commands the daemon already ran, as a redelivery would: answered from the
-        # cache, with the same reply, and nothing runs again
+        # repeat two commands the daemon already ran, byte for byte as a redelivery would:
+        # answered from the cache, with the same reply, and nothing runs again
         before = len(rc.replies["start-1"])
         await rc.publish("t/explorer/cmd/episode/start", {"id": "start-1", "episodes": 3})
         await rc.answers("start-1", before + 1)
         before = len(rc.replies[sent[3]])
-        await rc.publish("t/ext/cmd/observe", {"id": sent[3], "facts": [["at", "c0_0"]]})
+        await rc.publish("t/ext/cmd/observe", bodies[sent[3]])
         await rc.answers(sent[3], before + 1)
 
         # every answer to an id is the same answer
@@ -346,6 +348,53 @@ async def test_daemon_killed_and_restarted_keeps_acknowledged_memory(
     assert again["summary"]["success"] is True
     ext_after = await client.ok("ext", "memory/query", {"op": "stats"})
     assert ext_after["items"]["event"] == ext_stats["items"]["event"] + again["steps"]
+    assert not tracebacks(daemon.stderr())
+
+
+@pytest.mark.parametrize("window_ms", [None, 60_000], ids=["default", "lingering-group"])
+async def test_answered_observations_are_durable_when_the_daemon_is_killed(
+    broker: Mosquitto,
+    daemons: MakeDaemon,
+    client: Client,
+    tmp_path: Path,
+    window_ms: int | None,
+) -> None:
+    """An ``observe`` reply goes out only once the cycle it concluded is durable.
+
+    A client drives an external episode one observation at a time, as an environment does, and
+    the daemon is SIGKILLed as soon as the last reply is in: the memory holds exactly the cycles
+    the answered observations concluded (each concludes the previous decision; the first
+    concludes none). Durability ``group`` throughout; ``lingering-group`` adds a group-commit
+    window longer than the test, so that a reply sent before its cycle was written is certain to
+    be caught (by default the race is lost only now and then).
+    """
+    n = 60
+    memory = tmp_path / "memory" / "ext"
+    agent = external_agent("ext", memory)
+    if window_ms is not None:
+        agent["overrides"].append(f"memory.group_window_ms={window_ms}")
+    daemon = daemons(daemon_config(broker.port, [agent]))
+    await daemon.wait_ready(client)
+    env = MazeEnv(width=15, height=15, radius=2, max_steps=10**6)
+    _, info = env.reset(seed=0)
+    started = await client.ok("ext", "episode/start", {"seed": 0})
+    assert started == {"episode": 0, "awaiting": "observe"}
+    body = maze_observation(info)
+    for _ in range(n):
+        result = await client.ok("ext", "observe", body)
+        assert "action" in result, result
+        _, reward, terminated, truncated, info = env.step(result["native"])
+        if terminated or truncated:  # the agent's episode goes on: no observation ends it
+            _, info = env.reset(seed=1)
+        body = maze_observation(info, reward)
+    daemon.kill()  # right after the last reply: nothing else was sent or awaited
+    assert daemon.proc is not None and daemon.proc.returncode == -signal.SIGKILL
+
+    with MemoryOS.open(memory) as m:
+        assert m.recovery.problems == []
+        assert m.stats()["items"]["event"] == n - 1, "answered observations lost their cycles"
+        (episode,) = m.episodes()
+        assert len(m.episode(episode)) == n - 1
     assert not tracebacks(daemon.stderr())
 
 

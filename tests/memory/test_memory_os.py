@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memory import memory_os
 from memory.config import IndexConfig
 from memory.entries import Entry
 from memory.errors import (
@@ -266,3 +267,58 @@ def test_async_writes_from_successive_event_loops(tmp_path: Path) -> None:
             asyncio.wait_for(m.aremember(Entry("text", text="b", vector=vec(2))), 5)
         )
         assert (first, second) == (1, 2)
+
+
+def test_async_writes_return_when_logged_and_readers_see_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async write returns once it is in the log; the views follow later, in batches, but a
+    reader (who takes the store lock) brings them up to date first."""
+    monkeypatch.setattr(memory_os, "APPLY_DELAY", 3600.0)  # the applier thread never gets to it
+    monkeypatch.setattr(memory_os, "APPLY_BATCH", 1 << 30)
+
+    async def main(m: MemoryOS) -> list[int]:
+        ids = [await m.aremember(Entry("text", text=f"note {i}", vector=vec(i))) for i in range(3)]
+        ids.append(
+            await m.aremember(Entry("event", text="moved", episode="ep", facts=[("at", "a")]))
+        )
+        await m.flush()
+        return ids
+
+    with open_mem(tmp_path) as m:
+        ids = asyncio.run(main(m))
+        assert ids == [1, 2, 3, 4]
+        assert m.wal.last_seq == 4
+        assert m.records.last_applied_seq == 0, "the views are behind the log"
+        assert m.get(2).text == "note 1"  # a reader catches them up
+        assert m.records.last_applied_seq == 4
+        assert [i.text for i in m.episode("ep")] == ["moved"]
+        assert m.search(vec(2), k=1)[0].item.id == 3
+        assert m.verify() == []
+        asyncio.run(main(m))  # and again, then closed with the views behind
+        assert m.records.last_applied_seq == 4
+    with open_mem(tmp_path) as m:
+        assert m.recovery.problems == []
+        assert m.stats()["items"] == {"event": 2, "fact": 0, "text": 6}
+
+
+def test_checkpoint_while_async_writers_log(tmp_path: Path) -> None:
+    """Checkpoints (every 25 records here) taken by the applier while writers keep logging: the
+    log after each checkpoint holds every record its index lacks."""
+
+    async def main(m: MemoryOS) -> list[int]:
+        return list(
+            await asyncio.gather(
+                *(m.aremember(Entry("text", text=str(i), vector=vec(i))) for i in range(200))
+            )
+        )
+
+    with open_mem(tmp_path, checkpoint_every=25) as m:
+        ids = asyncio.run(main(m))
+        assert sorted(ids) == list(range(1, 201))
+        assert m.verify() == []
+    with open_mem(tmp_path) as m:
+        assert m.recovery.problems == []
+        assert m.recovery.checkpoint_seq is not None
+        assert m.stats()["items"]["text"] == 200
+        assert m.search(vec(150), k=1)[0].item.text == "150"
