@@ -7,6 +7,7 @@ modules and the policy, and stops them in reverse order on exit, also on error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -30,6 +31,10 @@ from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
 
 EPISODE_TOPIC = "agent/episode/"
+TURN_SECONDS = 0.005
+"""Longest run of cycles before an episode lets other tasks of its event loop run (the daemon's
+other agents and its MQTT connection): a cycle whose awaits all complete at once never
+suspends."""
 
 
 def _fact_schema(components: Sequence[Module | Policy]) -> FactSchema:
@@ -197,9 +202,13 @@ class Agent:
         max_cycles = self.config.agent.cycle.max_cycles
         last = observation
         self._stop = False
+        turn = time.perf_counter()
         while cycles < max_cycles and not self._stop:
             _, next_observation = await self.cycle.run(last)
             cycles += 1
+            if time.perf_counter() - turn > TURN_SECONDS:
+                await asyncio.sleep(0)  # a cycle may never suspend: let the rest of the loop run
+                turn = time.perf_counter()
             if next_observation is not None:
                 last = next_observation
                 episode_return += last.reward
