@@ -14,6 +14,9 @@ from typing import Any
 
 from cogos.errors import CogOSError
 
+FIT_CACHE = 65_536
+"""Atoms remembered as fitting, per schema (then the memory starts over)."""
+
 ArgumentCheck = Callable[[str], object]
 """Raises ``ValueError`` for a string that is no argument of its kind (e.g. ``parse_cell``)."""
 
@@ -36,6 +39,9 @@ class FactSchema:
     ) -> None:
         self.predicates = {name: tuple(args) for name, args in (predicates or {}).items()}
         self.kinds = dict(kinds or {})
+        self._fit: set[tuple[Any, ...]] = set()
+        """Atoms seen to fit: an environment repeats most of its facts from one step to the
+        next, and the argument checks (a regex each) are the cost of a check."""
 
     def __bool__(self) -> bool:
         return bool(self.predicates)
@@ -80,10 +86,17 @@ class FactSchema:
 
     def check(self, atoms: Iterable[Sequence[Any]], field: str = "facts") -> None:
         """Raise :class:`FactError` naming the first atom that does not fit."""
-        for index, atom in enumerate(atoms):
+        fit = self._fit
+        for index, given in enumerate(atoms):
+            atom = given if type(given) is tuple else tuple(given)
+            if atom in fit:
+                continue
             problem = self.problem(atom)
             if problem is not None:
                 raise FactError(f"{field}[{index}]: {problem}")
+            if len(fit) >= FIT_CACHE:
+                fit.clear()
+            fit.add(atom)
 
 
 ANY_FACTS = FactSchema()

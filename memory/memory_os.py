@@ -8,9 +8,12 @@ truncated, the newest checkpointed index is loaded, the log after it is replayed
 view that is behind, and the views are verified to agree (counts and last sequence).
 
 Every method has a synchronous form; ``a``-prefixed forms are for asyncio code. Concurrent
-``aremember`` calls are gathered by a group committer (within ``group_window_ms`` or
-``group_max_records``) so they share one fsync. Store access is serialised by one lock, so a
-MemoryOS may be used from the event loop and from worker threads at once.
+``aremember`` calls are gathered by a group committer thread (within ``group_window_ms`` or
+``group_max_records``) so they share one fsync. An async write returns once it is in the log
+(durable per the policy); the views follow in batches, applied by an applier thread, and whoever
+takes the store lock first brings them up to date. Store access is serialised by that one lock,
+so a MemoryOS may be used from the event loop and from worker threads at once, and a reader sees
+every write that has returned.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -50,7 +53,6 @@ from memory.entries import Entry, Hit, MemoryItem
 from memory.errors import (
     CheckpointError,
     DimensionError,
-    MemoryOSError,
     UnknownItemError,
     ViewMismatchError,
 )
@@ -68,6 +70,12 @@ from memory.wal.log import WriteAheadLog, fsync_dir
 log = logging.getLogger("cogos.memory")
 
 _REPLAY_BATCH = 4096
+APPLY_BATCH = 64
+"""Entries the applier thread waits for before it updates the views (or APPLY_DELAY)."""
+APPLY_DELAY = 0.02
+"""Seconds the applier thread lets logged entries wait for company (or APPLY_BATCH)."""
+BACKLOG_MAX = 4096
+"""Logged entries not yet applied that make an async writer wait until the views catch up."""
 
 
 @dataclass
@@ -94,6 +102,66 @@ class _Prepared:
     vector: npt.NDArray[np.float32] | None
 
 
+def _settle(
+    group: list[tuple[list[_Prepared], asyncio.Future[list[int]]]], outcome: list[int] | Exception
+) -> None:
+    """Resolve a group's futures, from the committer thread, each in its event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[int]], Any]]] = {}
+    at = 0
+    for prepared, future in group:
+        result = outcome if isinstance(outcome, Exception) else outcome[at : at + len(prepared)]
+        at += len(prepared)
+        by_loop.setdefault(future.get_loop(), []).append((future, result))
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # the committer thread
+        running = None
+    for loop, results in by_loop.items():
+        if loop is running:  # logged by a flush, on the loop's own thread
+            _resolve(results)
+            continue
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, results)
+
+
+def _resolve(results: list[tuple[asyncio.Future[list[int]], Any]]) -> None:
+    for future, result in results:
+        if future.done():  # cancelled by its waiter
+            continue
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+
+class _StoreLock:
+    """The store lock (reentrant): whoever takes it finds the views up to date with the log.
+
+    Taking it applies the entries logged since (``catch_up``), so every reader sees every write
+    that has returned, however far behind the applier thread is.
+    """
+
+    def __init__(self, catch_up: Callable[[], None]) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._catch_up = catch_up
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._catch_up()
+            except BaseException:
+                self._depth -= 1
+                self._lock.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        self._lock.release()
+
+
 class MemoryOS:
     """See the module docstring. Build with :meth:`open`; close with :meth:`close` (or ``with``)."""
 
@@ -118,7 +186,23 @@ class MemoryOS:
         self.config = config
         self.embedder = embedder
         self.layout = Layout(Path(config.path))
-        self._lock = threading.RLock()
+        self._lock = _StoreLock(self._catch_up)
+        # the log: appended to by the group committer without the store lock, under this one
+        self._wal_lock = threading.RLock()
+        self._backlog: list[LogOp] = []  # logged, not yet applied to the views (_catch_up)
+        self._backlog_cv = threading.Condition(self._wal_lock)  # wakes the applier
+        # the group committer (see _enqueue): threads, fed under _cv
+        self._cv = threading.Condition(threading.Lock())
+        self._queue: list[tuple[list[_Prepared], asyncio.Future[list[int]]]] = []
+        self._queued = 0
+        self._urgent = False  # a flush waits: no lingering for more writers
+        self._committing = False  # a group is being logged (by the committer, or a flush)
+        self._stopping = False
+        self._committer: threading.Thread | None = None
+        self._applier: threading.Thread | None = None
+        self._commit_failure: BaseException | None = None
+        self._last_enqueued: asyncio.Future[list[int]] | None = None
+        self._pending_commits: list[asyncio.Future[list[int]]] = []
         self._dir_lock = DirectoryLock(self.layout.root)
         try:
             settings: dict[str, Any] = {
@@ -163,12 +247,6 @@ class MemoryOS:
         except BaseException:
             self._dir_lock.release()
             raise
-        self._queue: list[tuple[list[_Prepared], asyncio.Future[list[int]]]] = []
-        self._pending_commits: list[asyncio.Future[list[int]]] = []
-        self._queued = 0
-        self._wake: asyncio.Event | None = None
-        self._committer: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def open(
@@ -299,7 +377,8 @@ class MemoryOS:
 
     def verify(self) -> list[str]:
         """Check that the views agree with the log and each other; return the problems found."""
-        with self._lock:
+        with self._lock, self._wal_lock:
+            self._apply_backlog()
             problems = []
             last = self.wal.last_seq
             if self.records.last_applied_seq != last:
@@ -376,17 +455,50 @@ class MemoryOS:
         if not prepared:
             return []
         with self._lock:
+            seqs = self._log(prepared)
+            self._catch_up()
+            return seqs
+
+    def _log(self, prepared: Sequence[_Prepared]) -> list[int]:
+        """Append to the log (durable per the policy on return); the views follow later.
+
+        The entries join the backlog that :meth:`_catch_up` applies, in log order. Needs only
+        the log's lock: the group committer logs while the views are being updated.
+        """
+        with self._wal_lock:
             self._check_open()
             seqs = self.wal.append([p.payload for p in prepared])
-            self._apply(
-                [LogOp(s, p.op, p.body, p.vector) for s, p in zip(seqs, prepared, strict=True)]
+            backlog = self._backlog
+            was = len(backlog)
+            backlog.extend(
+                LogOp(s, p.op, p.body, p.vector) for s, p in zip(seqs, prepared, strict=True)
             )
-            self._since_checkpoint += len(seqs)
+            if not was or (was < APPLY_BATCH <= len(backlog)):  # the applier's timer, or batch
+                self._backlog_cv.notify()
+        return seqs
+
+    def _catch_up(self) -> None:
+        """Apply the backlog to the views; evict and checkpoint when due (under ``_lock``).
+
+        Taking the store lock does this (see :class:`_StoreLock`), so the views a reader sees
+        hold every entry that was logged before it took the lock.
+        """
+        if self._apply_backlog():
             self._evict_if_over_capacity()
             every = self.config.checkpoint_every
             if every and self._since_checkpoint >= every:
                 self.checkpoint()
-            return seqs
+
+    def _apply_backlog(self) -> int:
+        """Apply the backlog to the views (under ``_lock``); the number of entries it put."""
+        with self._wal_lock:
+            ops, self._backlog = self._backlog, []
+        if not ops:
+            return 0
+        self._apply(ops)
+        puts = sum(1 for op in ops if op.op == OP_PUT)
+        self._since_checkpoint += puts
+        return puts
 
     def _apply(self, ops: Sequence[LogOp]) -> None:
         new_edges = self.records.apply(ops)
@@ -410,8 +522,12 @@ class MemoryOS:
         """Write non-put operations (deletes, expiries) through the log and apply them."""
         if not ops:
             return []
-        seqs = self.wal.append([encode_body(op, body) for op, body in ops])
-        self._apply([LogOp(s, op, body, None) for s, (op, body) in zip(seqs, ops, strict=True)])
+        with self._wal_lock:
+            seqs = self.wal.append([encode_body(op, body) for op, body in ops])
+            self._backlog.extend(
+                LogOp(s, op, body, None) for s, (op, body) in zip(seqs, ops, strict=True)
+            )
+        self._catch_up()
         return seqs
 
     def _evict_if_over_capacity(self) -> list[int]:
@@ -477,69 +593,175 @@ class MemoryOS:
     async def aremember_many(self, entries: Sequence[Entry]) -> list[int]:
         """Like :meth:`remember_many`; concurrent callers share one group commit."""
         prepared = await asyncio.to_thread(self._prepare, entries)
-        return await self._enqueue(prepared)
+        ids = await self._enqueue(prepared)
+        await self._keep_up()
+        return ids
+
+    async def _keep_up(self) -> None:
+        """Back-pressure: past ``BACKLOG_MAX`` entries behind the log, wait for the views."""
+        if len(self._backlog) > BACKLOG_MAX:
+            await asyncio.to_thread(self._caught_up)
+
+    def _caught_up(self) -> None:
+        with self._lock:  # taking it applies the backlog
+            pass
 
     def _enqueue(self, prepared: list[_Prepared]) -> asyncio.Future[list[int]]:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            # first use, or a new event loop (asyncio.run called again): the committer and its
-            # event belong to one loop, so start them afresh on this one
-            self._loop = loop
-            self._wake = asyncio.Event()
-            self._committer = None
-            self._pending_commits = [f for f in self._pending_commits if not f.done()]
-        assert self._wake is not None
-        future: asyncio.Future[list[int]] = loop.create_future()
-        self._queue.append((prepared, future))
-        self._queued += len(prepared)
-        if self._committer is None or self._committer.done():
-            self._committer = loop.create_task(self._commit_groups(), name="memory-group-commit")
-        if self._queued >= self.config.group_max_records:
-            self._wake.set()
+        """Queue entries for the committer; the future resolves once they are durable."""
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        with self._cv:
+            if self._stopping:
+                raise ValueError(f"memory {self.layout.root} is closed")
+            self._queue.append((prepared, future))
+            self._queued += len(prepared)
+            first = len(self._queue) == 1
+            if self._committer is None:
+                self._committer = threading.Thread(
+                    target=self._commit_groups, name="memory-group-commit", daemon=True
+                )
+                self._applier = threading.Thread(
+                    target=self._apply_in_background, name="memory-apply", daemon=True
+                )
+                self._committer.start()
+                self._applier.start()
+            if self._queued >= self.config.group_max_records:
+                self._cv.notify()
+        if first:
+            # the committer starts once this task lets the loop run: a flush before then logs
+            # the group itself, and no other thread is woken (see flush)
+            asyncio.get_running_loop().call_soon(self._wake_committer)
+        self._last_enqueued = future
         return future
 
-    async def _commit_groups(self) -> None:
-        """Write queued entries in groups, one log sync per group.
+    def _wake_committer(self) -> None:
+        with self._cv:
+            if self._queue:
+                self._cv.notify()
 
-        A group is everything queued when the committer gets to run: writers that arrive while
-        a group is being synced form the next one, so concurrent writers share syncs without a
+    def _commit_groups(self) -> None:
+        """The committer thread: write queued entries in groups, one log sync per group.
+
+        A group is everything queued when the committer gets to it: writers that arrive while a
+        group is being synced form the next one, so concurrent writers share syncs without a
         fixed delay. ``group_window_ms`` > 0 also lingers that long for more writers (until
-        ``group_max_records`` are waiting).
+        ``group_max_records`` are waiting, or someone flushes). It runs in a thread of its own,
+        so that a write starts at once, while the event loop goes on (with the next decision,
+        say).
         """
-        assert self._wake is not None
         window = self.config.group_window_ms / 1000
-        while self._queue:
-            if self._queued < self.config.group_max_records and window > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), window)
-            self._wake.clear()
-            group, self._queue, self._queued = self._queue, [], 0
-            flat = [p for prepared, _ in group for p in prepared]
+        most = self.config.group_max_records
+        cv = self._cv
+        while True:
+            with cv:
+                while (not self._queue or self._committing) and not self._stopping:
+                    cv.wait()
+                if not self._queue:
+                    return  # closing, and everything queued is written
+                if window > 0:
+                    deadline = time.monotonic() + window
+                    while self._queued < most and not (self._urgent or self._stopping):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        cv.wait(left)
+                if not self._queue:  # a flush took it meanwhile
+                    continue
+                self._urgent = False
+                group, self._queue, self._queued = self._queue, [], 0
+                self._committing = True
             try:
-                seqs = await asyncio.to_thread(self._write, flat)
-            except BaseException as exc:
-                failure = exc if isinstance(exc, Exception) else MemoryOSError("commit cancelled")
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(failure)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            at = 0
-            for prepared, future in group:
-                if not future.done():
-                    future.set_result(seqs[at : at + len(prepared)])
-                at += len(prepared)
+                self._commit_group(group)
+            finally:
+                with cv:
+                    self._committing = False
+                    cv.notify_all()
+
+    def _commit_group(self, group: list[tuple[list[_Prepared], asyncio.Future[list[int]]]]) -> None:
+        """Log a group and tell its writers that it is durable.
+
+        The views are not updated here (a cycle's reply need not wait for SQLite): the applier
+        thread does it in batches, and so does whoever takes the store lock first.
+        """
+        flat = [p for prepared, _ in group for p in prepared]
+        try:
+            seqs = self._log(flat)
+        except Exception as exc:
+            _settle(group, exc)
+            return
+        _settle(group, seqs)
+
+    def _apply_in_background(self) -> None:
+        """The applier thread: bring the views up to date with the log, in batches.
+
+        It waits until ``APPLY_BATCH`` entries are logged, or ``APPLY_DELAY`` seconds have
+        passed since the first: one SQLite transaction for many entries costs less each than
+        one for every cycle. A failure is logged, and the next :meth:`flush` raises it (the
+        views catch up with the log when the memory is reopened).
+        """
+        cv = self._backlog_cv
+        while True:
+            with cv:
+                while not self._backlog and not self._stopping:
+                    cv.wait()
+                deadline = time.monotonic() + APPLY_DELAY
+                while len(self._backlog) < APPLY_BATCH and not self._stopping:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    cv.wait(left)
+                if self._stopping:
+                    return  # close() applies the rest
+            try:
+                self._caught_up()
+            except Exception as exc:
+                log.exception("memory %s: applying logged entries failed", self.layout.root)
+                self._commit_failure = exc
+
+    def _stop_committer(self) -> None:
+        """Let the committer log what is queued, and end it and the applier."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+            threads = [self._committer, self._applier]
+        with self._backlog_cv:
+            self._backlog_cv.notify()
+        for thread in threads:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join()
 
     async def flush(self) -> None:
         """Wait until every queued async write is durable; re-raise a failed commit's error."""
-        while self._committer is not None and not self._committer.done():
-            if self._wake is not None:
-                self._wake.set()
-            await asyncio.shield(self._committer)
+        loop = asyncio.get_running_loop()
+        last = self._last_enqueued
+        if last is not None and not last.done() and last.get_loop() is loop:
+            group = None
+            with self._cv:
+                # the committer is idle and the log free (no checkpoint): log the group here,
+                # without a hand-off to the committer thread (which would have to wait for the
+                # interpreter lock first); the loop waits for the sync as its caller would
+                if self._queue and not self._committing and self._wal_lock.acquire(False):
+                    group, self._queue, self._queued = self._queue, [], 0
+                    self._committing = True
+                else:
+                    self._urgent = True
+                    self._cv.notify()
+            if group is not None:
+                try:
+                    self._commit_group(group)
+                finally:
+                    self._wal_lock.release()
+                    with self._cv:
+                        self._committing = False
+                        self._cv.notify_all()
+            if not last.done():  # groups are logged in order: all before it are done
+                await asyncio.wait([last])
         pending, self._pending_commits = self._pending_commits, []
+        failure, self._commit_failure = self._commit_failure, None
         for future in pending:
-            future.result()
+            if future.done():  # (not one of an event loop that is gone)
+                future.result()
+        if failure is not None:
+            raise failure
 
     # -- reading --------------------------------------------------------------------------
 
@@ -760,12 +982,14 @@ class MemoryOS:
         self._pending_commits.append(future)
         if len(self._pending_commits) > 4 * self.config.group_max_records:
             await self.flush()
+        await self._keep_up()
 
     # -- maintenance ----------------------------------------------------------------------
 
     def checkpoint(self) -> dict[str, Any]:
         """Snapshot the index and drop the log before it (see :mod:`memory.checkpoint`)."""
-        with self._lock:
+        with self._lock, self._wal_lock:  # nothing is logged meanwhile
+            self._apply_backlog()
             self._check_open()
             wal = self.wal
             wal.sync()
@@ -820,7 +1044,8 @@ class MemoryOS:
             return {"removed": removed, "expired": len(expired), **self.checkpoint()}
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
+        with self._lock, self._wal_lock:
+            self._apply_backlog()
             segments = self.wal.segments()
             return {
                 "path": str(self.layout.root),
@@ -868,6 +1093,7 @@ class MemoryOS:
 
     def close(self) -> None:
         """Sync the log and release everything; safe to call twice."""
+        self._stop_committer()  # what is queued is written first
         with self._lock:
             if self._closed:
                 return

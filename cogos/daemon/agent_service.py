@@ -224,7 +224,7 @@ class AgentService:
         if isinstance(command, SetGoal):
             if command.text:
                 agent.wm.goal_text = command.text
-            _check_facts(agent, command.facts, "facts")
+            _check_facts(agent, [tuple(a) for a in command.facts], "facts")
             if command.facts:
                 agent.wm.goal_facts = frozenset(tuple(a) for a in command.facts)
             return {
@@ -290,8 +290,9 @@ class AgentService:
                 if self.episode < 0
                 else f"episode {self.episode} has ended; send episode/start to begin the next",
             )
-        _check_facts(agent, command.facts, "facts")
-        facts = frozenset(tuple(a) for a in command.facts)
+        atoms = [tuple(a) for a in command.facts]
+        _check_facts(agent, atoms, "facts")
+        facts = frozenset(atoms)
         info = {**command.info, "admissible_actions": command.admissible}
         if command.success is not None:
             info["success"] = command.success
@@ -403,7 +404,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"type": kind, "message": message}}
 
 
-def _check_facts(agent: Agent, facts: list[list[str]], field: str) -> None:
+def _check_facts(agent: Agent, facts: list[tuple[str, ...]], field: str) -> None:
     """Refuse atoms that do not fit what the agent's components read (before any cycle)."""
     try:
         agent.fact_schema.check(facts, field)

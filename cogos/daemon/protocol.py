@@ -142,18 +142,24 @@ def _constant(name: str) -> Any:
 _parse_int, _parse_float = _number(int), _number(float)
 
 
+_CONTAINERS = frozenset({dict, list})
+
+
 def _too_deep(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels (without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
+    """Whether arrays and objects nest more than ``limit`` levels.
+
+    Level by level, without recursion, and cheap: it runs on every command.
+    """
+    level = [value]
+    for _ in range(limit):
+        deeper: list[Any] = []
+        for item in level:
+            children = item.values() if type(item) is dict else item
+            deeper += [c for c in children if type(c) in _CONTAINERS]
+        if not deeper:
+            return False
+        level = deeper
+    return True
 
 
 def decode_json(payload: bytes) -> Any:

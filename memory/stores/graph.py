@@ -70,9 +70,7 @@ class NetworkxGraphStore(GraphStore):
         self.g: nx.DiGraph = nx.DiGraph()
 
     def add_edges(self, edges: Iterable[Edge]) -> None:
-        g = self.g
-        for src, dst, kind in edges:
-            g.add_edge(src, dst, kind=kind)
+        self.g.add_edges_from((src, dst, {"kind": kind}) for src, dst, kind in edges)
 
     def remove_items(self, ids: Iterable[int]) -> None:
         g = self.g
