@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory import memory_os
+from memory import write_path
 from memory.config import IndexConfig
 from memory.entries import Entry
 from memory.errors import (
@@ -274,8 +274,8 @@ def test_async_writes_return_when_logged_and_readers_see_them(
 ) -> None:
     """An async write returns once it is in the log; the views follow later, in batches, but a
     reader (who takes the store lock) brings them up to date first."""
-    monkeypatch.setattr(memory_os, "APPLY_DELAY", 3600.0)  # the applier thread never gets to it
-    monkeypatch.setattr(memory_os, "APPLY_BATCH", 1 << 30)
+    monkeypatch.setattr(write_path, "APPLY_DELAY", 3600.0)  # the applier thread never gets to it
+    monkeypatch.setattr(write_path, "APPLY_BATCH", 1 << 30)
 
     async def main(m: MemoryOS) -> list[int]:
         ids = [await m.aremember(Entry("text", text=f"note {i}", vector=vec(i))) for i in range(3)]

@@ -1,0 +1,205 @@
+"""Reading the memory: search, recall by entity or episode, decisions and why.
+
+Every query takes the store lock, which also brings the views up to date with the log (see
+:mod:`memory.write_path`), so a query sees every write that has returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memory.config import MemoryConfig
+from memory.embedding import Embedder
+from memory.entries import Hit, MemoryItem
+from memory.errors import UnknownItemError
+from memory.retrieval import expand, reciprocal_rank_fusion
+from memory.stores.records import Where
+from memory.stores.vectors import as_matrix
+from memory.views import Views
+from memory.write_path import StoreLock
+
+
+class Queries:
+    """The read side of the memory OS (the facade's query methods come from here)."""
+
+    def __init__(
+        self, config: MemoryConfig, views: Views, lock: StoreLock, embedder: Embedder | None
+    ) -> None:
+        self.config = config
+        self.views = views
+        self.lock = lock
+        self.embedder = embedder
+
+    def get(self, item_id: int) -> MemoryItem:
+        with self.lock:
+            found = self.views.records.get([item_id])
+        if not found:
+            raise UnknownItemError(item_id)
+        return found[0]
+
+    def search(
+        self,
+        query: str | npt.ArrayLike,
+        k: int = 10,
+        where: Where | None = None,
+        *,
+        mode: str | None = None,
+        expand: int | None = None,
+        touch: bool = False,
+    ) -> list[Hit]:
+        """The ``k`` best items for ``query`` (see :mod:`memory.retrieval`).
+
+        A text query runs the configured ``mode``: ``hybrid`` (dense and bm25, fused by
+        reciprocal rank), ``dense`` or ``lexical``; without an embedder, hybrid falls back to
+        lexical. A vector query is dense. ``where`` filters (metadata, time, ``as_of``) apply to
+        every retriever. ``expand`` adds the graph neighbours of that many top hits. ``touch``
+        counts the returned items as retrieved (for heat-based eviction).
+        """
+        cfg = self.config.retrieval
+        mode = mode or cfg.mode
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search mode must be hybrid, dense or lexical; got {mode!r}")
+        text = query if isinstance(query, str) else None
+        vector = None
+        if text is None:
+            vector, mode = as_matrix(query, self.config.dim, "query vector"), "dense"
+        elif mode != "lexical":
+            if self.embedder is not None:
+                vector = self.embedder.embed([text])
+            elif mode == "dense":
+                raise ValueError("dense search by text needs an embedder; pass a vector instead")
+            else:
+                mode = "lexical"
+        n = max(cfg.candidates, k)
+        with self.lock:
+            rankings: list[tuple[list[tuple[int, float]], float]] = []
+            if vector is not None:
+                rankings.append((self._dense(vector, n, where), cfg.dense_weight))
+            if text is not None and mode != "dense":
+                rankings.append((self.views.records.lexical(text, n, where), cfg.lexical_weight))
+            if len(rankings) == 1:
+                ranked = rankings[0][0]
+            else:
+                ranked = reciprocal_rank_fusion(rankings, cfg.rrf_k)
+            top = cfg.expand if expand is None else expand
+            if top:
+                ranked = self._expanded(ranked, top, cfg.expand_weight, where)
+            ranked = ranked[:k]
+            items = {i.id: i for i in self.views.records.get([i for i, _ in ranked])}
+            hits = [Hit(items[i], s) for i, s in ranked if i in items]
+            if touch and hits:
+                self.views.records.touch([h.item.id for h in hits], time.time())
+        return hits
+
+    def _dense(
+        self, vector: npt.NDArray[np.float32], n: int, where: Where | None
+    ) -> list[tuple[int, float]]:
+        allow = None
+        if where:
+            allow = self.views.records.filter_ids(where, with_vector=True)
+            if not allow:
+                return []
+        ids, scores = self.views.vectors.search(vector[:1], n, allow)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if allow is None and found:  # the index also holds expired items: keep the valid ones
+            valid = set(self.views.records.filter_ids({"id": [i for i, _ in found]}))
+            found = [(i, s) for i, s in found if i in valid]
+        return found
+
+    def _expanded(
+        self, ranked: list[tuple[int, float]], top: int, weight: float, where: Where | None
+    ) -> list[tuple[int, float]]:
+        # episode neighbours only: an entity shared by thousands of items would flood the results
+        expanded = expand(
+            ranked, lambda i: self.views.graph.neighbours(i, 1, via_entities=False), top, weight
+        )
+        direct = {i for i, _ in ranked}
+        new = [i for i, _ in expanded if i not in direct]
+        if new:  # neighbours must pass the same filters as direct hits
+            allowed = set(self.views.records.filter_ids({**(where or {}), "id": new}))
+            expanded = [(i, s) for i, s in expanded if i in direct or i in allowed]
+        return expanded
+
+    async def asearch(
+        self, query: str | npt.ArrayLike, k: int = 10, where: Where | None = None, **options: Any
+    ) -> list[Hit]:
+        return await asyncio.to_thread(lambda: self.search(query, k, where, **options))
+
+    def recent(self, n: int = 10, where: Where | None = None) -> list[MemoryItem]:
+        """The newest live items (e.g. ``where={"kind": "event", "episode": ...}``)."""
+        with self.lock:
+            return self.views.records.recent(n, where)
+
+    def about(self, entity: str, n: int = 10) -> list[MemoryItem]:
+        """The newest live items linked to ``entity`` in the graph."""
+        with self.lock:
+            return self.views.records.get(self.views.graph.about(entity)[: n * 2])[:n]
+
+    def episode(self, episode: str) -> list[MemoryItem]:
+        """An episode's live events in order."""
+        with self.lock:
+            return self.views.records.get(self.views.graph.episode_events(episode))
+
+    def episodes(self) -> dict[str, int]:
+        """Every remembered episode id with its number of events (what ``episode`` takes)."""
+        with self.lock:
+            return self.views.graph.episodes()
+
+    def decision(self, item_id: int) -> dict[str, Any] | None:
+        """The decision record of an event: candidates, values, choice, outcome."""
+        with self.lock:
+            return self.views.records.decision(item_id)
+
+    def why(self, item_id: int, context: int = 3) -> dict[str, Any]:
+        """Why the agent did what event ``item_id`` records: its decision and what led to it."""
+        with self.lock:
+            item = self.get(item_id)
+            before: list[MemoryItem] = []
+            if item.episode is not None:
+                events = self.views.graph.episode_events(item.episode)
+                at = events.index(item_id) if item_id in events else len(events)
+                before = self.views.records.get(events[max(0, at - context) : at])
+            return {
+                "event": item.to_json(),
+                "decision": self.views.records.decision(item_id),
+                "preceding": [e.to_json() for e in before],
+            }
+
+    def neighbours(self, item_id: int, hops: int = 1) -> list[MemoryItem]:
+        with self.lock:
+            return self.views.records.get(self.views.graph.neighbours(item_id, hops))
+
+    def path(self, source: str, target: str) -> list[str]:
+        """Shortest path between graph nodes (``event:12``, ``entity:apple``...)."""
+        with self.lock:
+            return self.views.graph.path(source, target)
+
+    def knowledge(self, context: str, *, as_of: float | None = None) -> list[MemoryItem]:
+        """The facts and skills consolidated for ``context`` (valid now, or ``as_of``)."""
+        where: dict[str, Any] = {"kind": ["fact", "skill"], "context": context}
+        if as_of is not None:
+            where["as_of"] = as_of
+        with self.lock:
+            return list(reversed(self.views.records.recent(1 << 30, where)))
+
+    def export(self, include_deleted: bool = False) -> Iterable[dict[str, Any]]:
+        """Every item as JSON (oldest first), with its decision record where it has one."""
+        with self.lock:
+            ids = sorted(self.views.records.filter_ids())
+            if include_deleted:
+                ids = sorted({*ids, *self.views.records.deleted_ids()})
+            items = self.views.records.get(ids, include_deleted=include_deleted)
+            decisions = {
+                i.id: self.views.records.decision(i.id) for i in items if i.kind == "event"
+            }
+        for item in items:
+            out = item.to_json()
+            if decisions.get(item.id) is not None:
+                out["decision"] = decisions[item.id]
+            yield out
