@@ -2,10 +2,16 @@
 
 1. sync the log, so every applied record is durable in it;
 2. make the record store durable (a full SQLite checkpoint);
-3. write the vector index to ``index-<seq>.vix.tmp`` and fsync it;
-4. rename it to ``index-<seq>.vix`` and fsync the directory;
-5. start a new log segment and append a checkpoint record naming the file, its CRC32 and counts;
-6. drop the log segments that only hold records up to ``seq``, and older index files.
+3. write the vector index to ``index-<seq>.vix.tmp`` and a copy of the record store to
+   ``records-<seq>.sqlite.tmp``, and fsync them;
+4. rename them to ``index-<seq>.vix`` and ``records-<seq>.sqlite`` and fsync the directory;
+5. start a new log segment and append a checkpoint record naming the files, their CRC32s and
+   counts;
+6. drop the log segments that only hold records up to ``seq``, and older snapshot files.
+
+The two snapshots are what makes every view rebuildable once the log before the checkpoint is
+gone: the record store from its copy and the log after it, the vector index from the vectors the
+record store keeps (``cogos memory rebuild``).
 
 A crash before step 5 leaves the previous checkpoint in force (a stray new index file is ignored
 and removed later); a crash after it leaves old segments that the next checkpoint drops. Recovery
@@ -42,6 +48,10 @@ def crash_point(name: str) -> None:
 
 def index_file_name(seq: int) -> str:
     return f"index-{seq:020d}.vix"
+
+
+def records_file_name(seq: int) -> str:
+    return f"records-{seq:020d}.sqlite"
 
 
 def file_crc32(path: Path) -> int:

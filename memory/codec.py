@@ -2,7 +2,9 @@
 
 Layout: ``u8 op | u32 body length | body (UTF-8 JSON) | vector (float32 little-endian)``.
 Operations: put (an entry), delete (a tombstone: hard delete), checkpoint, expire (end an
-entry's validity: a soft delete).
+entry's validity: a soft delete). An operation code outside these is refused
+(:class:`~memory.errors.UnknownOperationError`), never skipped: a record a reader does not
+understand may be one that changes what the others mean.
 JSON keeps the log readable and forward compatible (unknown keys are ignored by older readers of
 the same major format); the vector stays binary because it is most of the bytes and JSON floats
 would be slow to write and to parse.
@@ -18,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from memory.entries import Entry, Vector
+from memory.errors import UnknownOperationError
 
 OP_PUT = 1
 OP_DELETE = 2
 OP_CHECKPOINT = 3
 OP_EXPIRE = 4
+OPS = frozenset({OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_EXPIRE})
 _HEAD = struct.Struct("<BI")
 
 
@@ -67,13 +71,31 @@ def put_body(entry: Entry) -> dict[str, Any]:
     return body
 
 
-def peek_op(payload: bytes | memoryview) -> int:
-    """The operation of a record without decoding it (recovery looks for checkpoints this way)."""
-    return int(payload[0])
+def peek_op(payload: bytes | memoryview, seq: int | None = None) -> int:
+    """The operation of a record without decoding it (recovery looks for checkpoints this way).
+
+    Raises :class:`UnknownOperationError` for an operation this version does not know.
+    """
+    if not len(payload):
+        raise UnknownOperationError(seq, None)
+    op = int(payload[0])
+    if op not in OPS:
+        raise UnknownOperationError(seq, op)
+    return op
+
+
+def _head(seq: int, payload: bytes | memoryview) -> tuple[int, int]:
+    if len(payload) < _HEAD.size:
+        raise UnknownOperationError(seq, int(payload[0]) if len(payload) else None)
+    op, n = _HEAD.unpack_from(payload, 0)
+    if op not in OPS:
+        raise UnknownOperationError(seq, op)
+    return op, n
 
 
 def decode(seq: int, payload: bytes | memoryview) -> LogOp:
-    op, n = _HEAD.unpack_from(payload, 0)
+    """Decode a record; an unknown operation raises :class:`UnknownOperationError`."""
+    op, n = _head(seq, payload)
     start = _HEAD.size
     body = json.loads(bytes(payload[start : start + n]))
     rest = payload[start + n :]
@@ -83,7 +105,7 @@ def decode(seq: int, payload: bytes | memoryview) -> LogOp:
 
 def decode_vector(seq: int, payload: bytes | memoryview) -> LogOp:
     """A put record's vector without parsing its JSON body (replay into the index only)."""
-    op, n = _HEAD.unpack_from(payload, 0)
+    op, n = _head(seq, payload)
     rest = payload[_HEAD.size + n :]
     vector = np.frombuffer(rest, dtype="<f4").astype(np.float32, copy=True) if len(rest) else None
     return LogOp(seq, op, {}, vector)

@@ -14,7 +14,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from memory.checkpoint import crash_point, file_crc32, fsync_file, index_file_name
+from memory.checkpoint import (
+    crash_point,
+    file_crc32,
+    fsync_file,
+    index_file_name,
+    records_file_name,
+)
 from memory.codec import OP_CHECKPOINT, OP_DELETE, OP_EXPIRE, LogOp, encode_body
 from memory.config import MemoryConfig
 from memory.consolidation import plan_consolidation
@@ -172,8 +178,14 @@ class Lifecycle:
             self.views.vectors.save(tmp)
             fsync_file(tmp)
             crash_point("after_index_tmp")
+            records_name = records_file_name(seq)
+            records_tmp = directory / (records_name + ".tmp")
+            self.views.records.snapshot(records_tmp)
+            fsync_file(records_tmp)
+            crash_point("after_index_tmp")
             final = directory / name
             tmp.replace(final)
+            records_tmp.replace(directory / records_name)
             fsync_dir(directory)
             crash_point("after_index_rename")
             body = {
@@ -182,6 +194,8 @@ class Lifecycle:
                 "crc": file_crc32(final),
                 "vectors": len(self.views.vectors),
                 "records": self.views.records.count(include_deleted=True),
+                "records_file": records_name,
+                "records_crc": file_crc32(directory / records_name),
             }
             wal.rotate()
             (ck_seq,) = wal.append([encode_body(OP_CHECKPOINT, body)])

@@ -22,6 +22,7 @@ worker threads at once, and a reader sees every write that has returned.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -33,15 +34,14 @@ from memory.config import MemoryConfig
 from memory.embedding import Embedder, make_embedder
 from memory.entries import Entry, Hit, MemoryItem
 from memory.errors import DimensionError
-from memory.layout import DirectoryLock, Layout, read_format, read_or_create_format
+from memory.layout import DirectoryLock, Layout, plan_format, read_format
 from memory.lifecycle import Lifecycle
 from memory.queries import Queries
 from memory.records import CycleRecord
-from memory.recovery import CheckpointNote, RecoveryReport, recover
+from memory.recovery import CheckpointNote, RecoveryReport, open_record_store, recover
 from memory.stores.faiss_vectors import FaissVectorStore
 from memory.stores.graph import GraphStore, NetworkxGraphStore
 from memory.stores.records import RecordStore, Where
-from memory.stores.sqlite_records import SqliteRecordStore
 from memory.stores.vectors import VectorStore
 from memory.views import Views
 from memory.wal.log import WriteAheadLog
@@ -61,7 +61,14 @@ class MemoryOS:
         vectors: VectorStore | None = None,
         records: RecordStore | None = None,
         graph: GraphStore | None = None,
+        rebuild: Iterable[str] = (),
     ) -> None:
+        """Open (and recover) the memory ``config.path``.
+
+        ``rebuild`` names views to rebuild instead of trusting their files (``records``: from
+        the last checkpoint's copy and the log after it; ``index``: from the vectors the record
+        store keeps); ``cogos memory rebuild`` uses it.
+        """
         if config.path is None:
             raise ValueError("MemoryConfig.path is None: memory needs a directory")
         if embedder is None and config.embedder is not None:
@@ -74,25 +81,48 @@ class MemoryOS:
         self.config = config
         self.embedder = embedder
         self.layout = Layout(Path(config.path))
+        # refuses (a malformed, foreign or newer FORMAT, another dim...) before anything is written
+        plan = plan_format(self.layout, _format_settings(config, embedder))
         self._dir_lock = DirectoryLock(self.layout.root)
+        scratch = _absent(self.layout.sqlite_scratch())
+        opened: list[Any] = []  # what to close if the open fails
         try:
-            self.format = read_or_create_format(self.layout, _format_settings(config, embedder))
+            plan = plan.again()  # under the lock: another process may have made it since
+            self.format = plan.create()  # a new directory's FORMAT, before its log and records
             note = CheckpointNote()
             self.wal = WriteAheadLog(
                 self.layout.wal,
                 durability=config.durability,
                 segment_bytes=config.segment_bytes,
                 on_record=note,
+                defer_truncation=True,  # recovery truncates, once it knows nothing is lost
             )
+            opened.append(self.wal)
+            checkpoint = note.last()
+            if records is None:
+                records = open_record_store(
+                    self.layout, config, self.wal, checkpoint, restore="records" in rebuild
+                )
+            opened.append(records)
             self.views = Views(
-                records or SqliteRecordStore(self.layout.records, config.retrieval.doc_fields),
-                vectors or _vector_store(config),
-                graph or NetworkxGraphStore(),
+                records, vectors or _vector_store(config), graph or NetworkxGraphStore()
             )
             self.recovery = recover(
-                self.layout, self.wal, self.views, note.last(), verify=config.verify_on_open
+                self.layout,
+                self.wal,
+                self.views,
+                checkpoint,
+                verify=config.verify_on_open,
+                rebuild_index="index" in rebuild,
             )
+            self.format = plan.commit()  # a first embedder, or version 1 -> 2: once it succeeded
         except BaseException:
+            for part in reversed(opened):
+                with contextlib.suppress(Exception):
+                    part.close()
+            for path in scratch:  # SQLite's -wal/-shm, made by this open: it changed nothing
+                path.unlink(missing_ok=True)
+            plan.undo()  # a new directory: the FORMAT, log and record store this open made
             self._dir_lock.release()
             raise
         self.writes = WritePath(config, self.layout.root, self.wal, self.views, embedder)
@@ -106,6 +136,7 @@ class MemoryOS:
         config: MemoryConfig | None = None,
         *,
         embedder: Embedder | None = None,
+        rebuild: Iterable[str] = (),
         **settings: Any,
     ) -> MemoryOS:
         """Open (creating if needed, recovering if it crashed) the memory at ``path``.
@@ -125,7 +156,7 @@ class MemoryOS:
                     "embedder", {"name": recorded["name"], "options": recorded.get("options", {})}
                 )
         base.update(settings, path=str(path))
-        return cls(MemoryConfig.model_validate(base), embedder=embedder)
+        return cls(MemoryConfig.model_validate(base), embedder=embedder, rebuild=rebuild)
 
     # -- the views ------------------------------------------------------------------------
 
@@ -369,6 +400,10 @@ def _format_settings(config: MemoryConfig, embedder: Embedder | None) -> dict[st
             **(config.embedder.model_dump() if config.embedder is not None else {}),
         }
     return settings
+
+
+def _absent(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if not p.exists()]
 
 
 def _vector_store(config: MemoryConfig) -> VectorStore:

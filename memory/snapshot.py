@@ -24,6 +24,7 @@ from pathlib import Path
 from memory.codec import OP_CHECKPOINT, decode, peek_op
 from memory.errors import MemoryOSError, WALCorruptionError
 from memory.layout import Layout
+from memory.stores.sqlite_records import SqliteRecordStore
 from memory.wal.format import SEGMENT_SUFFIX
 from memory.wal.log import Durability, WriteAheadLog
 from memory.wal.segment import ScanResult, first_seq_of, scan
@@ -151,6 +152,7 @@ def copy_memory_as_of(source: str | Path, dest: str | Path, upto: int) -> Snapsh
             copied += _append(wal, batch, src, out, upto)
     if copied != upto:
         raise SnapshotUnavailable(source, upto, f"its log holds only {copied} records up to it")
+    SqliteRecordStore(out.records).close()  # empty: the copy's recovery replays the log into it
     return SnapshotReport(source, dest, upto, copied, last_seq)
 
 
@@ -164,12 +166,15 @@ def _append(
         if peek_op(payload) == OP_CHECKPOINT:
             # a checkpoint still in the log with its start (one taken on an empty log): its
             # index file is the one the copy's recovery loads
-            name = str(decode(seq, payload).body["file"])
-            found = src.checkpoints / name
-            if not found.exists():
-                raise SnapshotUnavailable(
-                    src.root, upto, f"checkpoint file {found} named by log record {seq} is gone"
-                )
-            out.checkpoints.mkdir(exist_ok=True)
-            shutil.copyfile(found, out.checkpoints / name)
+            body = decode(seq, payload).body
+            for key in ("file", "records_file"):
+                if key not in body:
+                    continue
+                found = src.checkpoints / str(body[key])
+                if not found.exists():
+                    raise SnapshotUnavailable(
+                        src.root, upto, f"checkpoint file {found} named by log record {seq} is gone"
+                    )
+                out.checkpoints.mkdir(exist_ok=True)
+                shutil.copyfile(found, out.checkpoints / found.name)
     return len(batch)

@@ -16,7 +16,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from memory.codec import LogOp
 from memory.entries import Entry, MemoryItem
@@ -170,6 +174,22 @@ class RecordStore(ABC):
     @abstractmethod
     def compact(self) -> int:
         """Hard-delete deleted items and their edges; return how many items went."""
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent copy of the store in ``path``.
+
+        A checkpoint keeps one, so that the store can be rebuilt once the log before the
+        checkpoint is gone.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot snapshot itself")
+
+    def stored_vectors(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        """Every live item's vector, in id order (what the vector index is rebuilt from)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no vectors")
+
+    def missing_vectors(self) -> int:
+        """Live items whose vector the store does not keep."""
+        return self.count(with_vector=True)
 
     @abstractmethod
     def close(self) -> None:

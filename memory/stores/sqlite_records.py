@@ -1,7 +1,7 @@
 """SQLite record store through sqlite-utils.
 
-Schema version 2 (created idempotently by :meth:`SqliteRecordStore.setup`, which also migrates
-a version-1 file in place)::
+Schema version 3 (created idempotently by :meth:`SqliteRecordStore.setup`, which also migrates
+older files in place)::
 
     items(id INTEGER PRIMARY KEY, kind, text, facts JSON, metadata JSON, episode, agent, time,
           has_vector, deleted_by,          -- deleted_by: seq of the delete record, NULL if live
@@ -10,6 +10,8 @@ a version-1 file in place)::
           hits, last_access)               -- retrieval statistics for eviction (soft state)
     items_fts                              -- FTS5 over items.doc, kept in step by triggers
     decisions(id INTEGER PRIMARY KEY, record JSON)
+    vectors(id INTEGER PRIMARY KEY, v BLOB)  -- each item's vector (float32), from version 3: the
+                                           -- vector index can be rebuilt from them
     edges(src, dst, kind, seq)
     meta(key PRIMARY KEY, value)           -- last_applied_seq, schema_version
 
@@ -33,6 +35,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlite_utils
 
 from memory.codec import OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, entry_of
@@ -49,7 +53,7 @@ from memory.stores.records import (
     edges_for,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _ITEM_COLUMNS = (
     "id, kind, text, facts, metadata, episode, agent, time, has_vector, deleted_by,"
     " valid_from, valid_to"
@@ -168,6 +172,7 @@ class SqliteRecordStore(RecordStore):
                 if_not_exists=True,
             )
             db.table("decisions").create({"id": int, "record": str}, pk="id", if_not_exists=True)
+            db.table("vectors").create({"id": int, "v": bytes}, pk="id", if_not_exists=True)
             db.table("edges").create(
                 {"src": str, "dst": str, "kind": str, "seq": int}, if_not_exists=True
             )
@@ -222,6 +227,7 @@ class SqliteRecordStore(RecordStore):
             return []
         items: list[tuple[Any, ...]] = []
         decisions: list[tuple[int, str]] = []
+        vectors: list[tuple[int, bytes]] = []
         edges: list[Edge] = []
         edge_rows: list[tuple[str, str, str, int]] = []
         deletes: list[tuple[int, int]] = []
@@ -256,6 +262,8 @@ class SqliteRecordStore(RecordStore):
                 )
                 if entry.decision is not None:
                     decisions.append((op.seq, json.dumps(entry.decision)))
+                if op.vector is not None:
+                    vectors.append((op.seq, np.asarray(op.vector, dtype="<f4").tobytes()))
                 new = edges_for(op.seq, entry, previous)
                 edges.extend(new)
                 edge_rows.extend((s, d, k, op.seq) for s, d, k in new)
@@ -279,6 +287,8 @@ class SqliteRecordStore(RecordStore):
                 )
             if decisions:
                 conn.executemany("INSERT INTO decisions (id, record) VALUES (?, ?)", decisions)
+            if vectors:
+                conn.executemany("INSERT INTO vectors (id, v) VALUES (?, ?)", vectors)
             if edge_rows:
                 conn.executemany(
                     "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, ?, ?)", edge_rows
@@ -303,6 +313,31 @@ class SqliteRecordStore(RecordStore):
     def make_durable(self) -> None:
         if self.path != ":memory:":
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent copy of the whole store in ``path`` (SQLite's online backup)."""
+        target = sqlite3.connect(str(path))
+        try:
+            self.db.conn.backup(target)
+        finally:
+            target.close()
+
+    def stored_vectors(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        """The vector of every item not deleted that has one, in id order."""
+        rows = self.db.execute(
+            "SELECT vectors.id, vectors.v FROM vectors JOIN items ON items.id = vectors.id"
+            " WHERE items.deleted_by IS NULL ORDER BY vectors.id"
+        )
+        for item, blob in rows:
+            yield int(item), np.frombuffer(blob, dtype="<f4")
+
+    def missing_vectors(self) -> int:
+        """Items that have a vector which this store does not keep (written before version 3)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM items WHERE has_vector = 1 AND deleted_by IS NULL"
+            " AND id NOT IN (SELECT id FROM vectors)"
+        ).fetchone()
+        return int(row[0])
 
     def compact(self) -> int:
         db = self.db
@@ -337,6 +372,7 @@ class SqliteRecordStore(RecordStore):
                 db.execute("DELETE FROM edges WHERE src = ?", [f"decision:{item}"])
                 db.execute("DELETE FROM edges WHERE dst = ?", [f"decision:{item}"])
                 db.execute("DELETE FROM decisions WHERE id = ?", [item])
+                db.execute("DELETE FROM vectors WHERE id = ?", [item])
                 db.execute(
                     "INSERT INTO items_fts (items_fts, rowid, doc)"
                     " SELECT 'delete', id, doc FROM items WHERE id = ?",

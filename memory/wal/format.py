@@ -8,6 +8,11 @@ Segment file ``<first_seq:020d>.seg``::
 All integers little-endian. The CRC32 (zlib) covers the length, the sequence number and the
 payload, so a damaged length field is caught as surely as a damaged payload. Sequence numbers
 increase by exactly one from frame to frame and across segments.
+
+Format versions: 1 (the first; its frames are laid out as in 2) and 2 (the current one, which
+added the expire operation, ``skill`` entries and the ``vf``/``vt`` validity keys; see
+:mod:`memory.codec`). New segments are written as :data:`FORMAT_VERSION`; a segment of any
+version outside :data:`READABLE_VERSIONS` is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import struct
 import zlib
 
 MAGIC = b"CGOSWAL1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SEGMENT_HEADER = struct.Struct("<8sII")
 FRAME_HEADER = struct.Struct("<IQI")
 FRAME_PREFIX = struct.Struct("<IQ")  # the part of the header the CRC covers
@@ -28,8 +34,8 @@ def segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SEGMENT_SUFFIX}"
 
 
-def segment_header() -> bytes:
-    return SEGMENT_HEADER.pack(MAGIC, FORMAT_VERSION, 0)
+def segment_header(version: int = FORMAT_VERSION) -> bytes:
+    return SEGMENT_HEADER.pack(MAGIC, version, 0)
 
 
 def frame(seq: int, payload: bytes) -> bytes:

@@ -78,20 +78,25 @@ def check_recovered(path: Path, acked: set[int], deleted: set[int], kills: int =
         return m.wal.last_seq
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("durability", "checkpoint_every"), CONFIGS)
-def test_sigkill_at_random_moments(tmp_path: Path, durability: str, checkpoint_every: int) -> None:
+def kill_loop(
+    path: Path, kills: int, durability: str, checkpoint_every: int, seed: int = 0
+) -> dict[str, int]:
+    """SIGKILL ``kills`` writers at random moments, checking the directory after each.
+
+    Returns the counts: kills, acknowledged records, acknowledged deletes (``bench/memory_kills.py``
+    runs it 1,000 times).
+    """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["memory.memory_os", "tests.memory.crash_writer", "numpy", "faiss"])
-    rng = random.Random(hash((durability, checkpoint_every)) & 0xFFFF)
+    rng = random.Random(seed)
     acked: set[int] = set()
     deleted: set[int] = set()
-    kills = 0
-    for i in range(KILLS_PER_CONFIG):
+    done = 0
+    for i in range(kills):
         read_end, write_end = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=write_forever,
-            args=(str(tmp_path), write_end, i, durability, checkpoint_every),
+            args=(str(path), write_end, seed * 100_003 + i, durability, checkpoint_every),
             daemon=True,
         )
         proc.start()
@@ -106,14 +111,23 @@ def test_sigkill_at_random_moments(tmp_path: Path, durability: str, checkpoint_e
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         assert proc.exitcode == -signal.SIGKILL
-        kills += 1
+        done += 1
         new_acks, new_deletes = read_acks(read_end, values)
         read_end.close()
+        assert not acked & set(new_acks), "an id was acknowledged twice (reused)"
         acked.update(new_acks)
         deleted.update(new_deletes)
-        check_recovered(tmp_path, acked, deleted, kills)
-    assert kills == KILLS_PER_CONFIG
-    assert len(acked) >= KILLS_PER_CONFIG // 3, "the writers made progress between kills"
+        check_recovered(path, acked, deleted, done)
+    return {"kills": done, "acknowledged": len(acked), "deletes": len(deleted)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("durability", "checkpoint_every"), CONFIGS)
+def test_sigkill_at_random_moments(tmp_path: Path, durability: str, checkpoint_every: int) -> None:
+    seed = hash((durability, checkpoint_every)) & 0xFFFF
+    counts = kill_loop(tmp_path, KILLS_PER_CONFIG, durability, checkpoint_every, seed)
+    assert counts["kills"] == KILLS_PER_CONFIG
+    assert counts["acknowledged"] >= KILLS_PER_CONFIG // 3, "the writers made progress"
 
 
 CHECKPOINT_SCRIPT = textwrap.dedent(

@@ -12,11 +12,11 @@ from memory import write_path
 from memory.config import IndexConfig
 from memory.entries import Entry
 from memory.errors import (
-    CheckpointError,
     DimensionError,
     FormatVersionError,
     MemoryLockedError,
     UnknownItemError,
+    ViewDamagedError,
     ViewMismatchError,
 )
 from memory.memory_os import MemoryOS
@@ -116,7 +116,7 @@ def test_checkpoint_then_reopen_replays_only_the_tail(tmp_path: Path, kind: str)
         assert len(m.vectors) == 59
         assert m.search(x[55], 1)[0].item.text == "55"
         assert 3 not in [h.item.id for h in m.search(x[2], 5)]
-        assert len(list(m.layout.checkpoints.iterdir())) == 1
+        assert sorted(f.suffix for f in m.layout.checkpoints.iterdir()) == [".sqlite", ".vix"]
 
 
 def test_automatic_checkpoints(tmp_path: Path) -> None:
@@ -189,14 +189,14 @@ def test_damaged_checkpoint_is_reported(tmp_path: Path) -> None:
     with open_mem(tmp_path) as m:
         fill(m)
         m.checkpoint()
-    (ck,) = (tmp_path / "checkpoints").iterdir()
+    (ck,) = (tmp_path / "checkpoints").glob("*.vix")
     data = bytearray(ck.read_bytes())
     data[len(data) // 2] ^= 0xFF
     ck.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match="damaged"):
+    with pytest.raises(ViewDamagedError, match=r"damaged.*cogos memory rebuild .* --view index"):
         open_mem(tmp_path)
     ck.unlink()
-    with pytest.raises(CheckpointError, match="missing"):
+    with pytest.raises(ViewDamagedError, match=r"missing.*--view index"):
         open_mem(tmp_path)
 
 

@@ -182,7 +182,7 @@ def test_written_bytes_match_the_documented_format(tmp_path: Path) -> None:
         wal.append([b"hello"])
     raw = last_segment(tmp_path).read_bytes()
     assert raw[:8] == b"CGOSWAL1"
-    assert struct.unpack_from("<I", raw, 8)[0] == 1
+    assert struct.unpack_from("<I", raw, 8)[0] == 2
     length, seq, _crc = FRAME_HEADER.unpack_from(raw, 16)
     assert (length, seq) == (5, 1)
     assert raw[16 + FRAME_HEADER.size :] == b"hello"
