@@ -62,7 +62,7 @@ class CheckpointNote:
         self.record: tuple[int, bytes] | None = None
 
     def __call__(self, seq: int, payload: memoryview) -> None:
-        if peek_op(payload) == OP_CHECKPOINT:
+        if peek_op(payload, seq) == OP_CHECKPOINT:
             self.record = (seq, bytes(payload))
 
     def last(self) -> LogOp | None:

@@ -39,9 +39,9 @@ import numpy as np
 import numpy.typing as npt
 import sqlite_utils
 
-from memory.codec import OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, entry_of
-from memory.entries import MemoryItem
-from memory.errors import FormatVersionError
+from memory.codec import OP_CHECKPOINT, OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, entry_of
+from memory.entries import Entry, MemoryItem
+from memory.errors import FormatVersionError, UnknownOperationError
 from memory.stores.records import (
     COLUMNS,
     DEFAULT_DOC_FIELDS,
@@ -221,6 +221,18 @@ class SqliteRecordStore(RecordStore):
             self._last_event[episode] = int(row[0])
         return self._last_event[episode]
 
+    def _chain(self, entry: Entry, seq: int, last_event: dict[str, int]) -> int | None:
+        """The event before ``entry`` in its episode (None: none, or not an event); notes it."""
+        if entry.kind != "event" or entry.episode is None:
+            return None
+        if entry.episode not in last_event:
+            found = self._previous_event(entry.episode)
+            if found is not None:
+                last_event[entry.episode] = found
+        previous = last_event.get(entry.episode)
+        last_event[entry.episode] = seq
+        return previous
+
     def apply(self, ops: Sequence[LogOp]) -> list[Edge]:
         ops = [op for op in ops if op.seq > self._last_applied]
         if not ops:
@@ -236,14 +248,7 @@ class SqliteRecordStore(RecordStore):
         for op in ops:
             if op.op == OP_PUT:
                 entry = entry_of(op.body, None)
-                previous = None
-                if entry.kind == "event" and entry.episode is not None:
-                    if entry.episode not in last_event:
-                        found = self._previous_event(entry.episode)
-                        if found is not None:
-                            last_event[entry.episode] = found
-                    previous = last_event.get(entry.episode)
-                    last_event[entry.episode] = op.seq
+                previous = self._chain(entry, op.seq, last_event)
                 items.append(
                     (
                         op.seq,
@@ -271,6 +276,8 @@ class SqliteRecordStore(RecordStore):
                 deletes.append((op.seq, int(op.body["id"])))
             elif op.op == OP_EXPIRE:
                 expires.append((float(op.body["valid_to"]), int(op.body["id"])))
+            elif op.op != OP_CHECKPOINT:
+                raise UnknownOperationError(op.seq, op.op)
         conn = self.db.conn
         with self.db.atomic():
             conn.executemany(
