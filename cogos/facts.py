@@ -87,6 +87,12 @@ class FactSchema:
     def check(self, atoms: Iterable[Sequence[Any]], field: str = "facts") -> None:
         """Raise :class:`FactError` naming the first atom that does not fit."""
         fit = self._fit
+        if isinstance(atoms, list | tuple | set | frozenset):
+            try:
+                if fit.issuperset(atoms):  # all seen before (the common case), in one C loop
+                    return
+            except TypeError:
+                pass  # lists among them (unhashable): one at a time
         for index, given in enumerate(atoms):
             atom = given if type(given) is tuple else tuple(given)
             if atom in fit:

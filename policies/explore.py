@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,29 +78,52 @@ class GridMap:
         self.goal: str | None = None
         self.position: str | None = None
         self.visits: dict[str, int] = {}
+        self.version = 0
+        """Bumped whenever the passages, the seen cells or the goal change: what the frontier
+        and the distances depend on (with the position), so they are computed once per
+        version. Change the map through ``update`` and ``remember`` only."""
+        self._shown: frozenset[tuple[str, ...]] = frozenset()
+        """The percept folded in last: the next one's atoms that it also held are not folded in
+        again (an environment repeats most of its facts from one step to the next)."""
+        self._cache: dict[str, tuple[object, object]] = {}
 
     def update(self, facts: frozenset[tuple[str, ...]]) -> None:
         """Fold in a percept; what it shows overrides anything remembered."""
-        for atom in facts:
+        new, self._shown = facts - self._shown, facts
+        adjacent, seen = self.adjacent, self.seen
+        changed = False
+        for atom in new:
             pred = atom[0]
             if len(atom) != _ARITY.get(pred, len(atom)):
                 continue  # another vocabulary's predicate of the same name
             if pred == "open":
-                self.adjacent.setdefault(atom[1], set()).add(atom[2])
+                passages = adjacent.setdefault(atom[1], set())
+                if atom[2] not in passages:
+                    passages.add(atom[2])
+                    changed = True
             elif pred == "blocked":
-                self.adjacent.get(atom[1], set()).discard(atom[2])
+                passages = adjacent.get(atom[1], set())
+                if atom[2] in passages:
+                    passages.discard(atom[2])
+                    changed = True
             elif pred == "cell":
-                self.seen.add(atom[1])
+                if atom[1] not in seen:
+                    seen.add(atom[1])
+                    changed = True
             elif pred == "at":
                 self.position = atom[1]
-            elif pred == "goal":
+            elif pred == "goal" and self.goal != atom[1]:
                 self.goal = atom[1]
+                changed = True
         if (
             self.goal is not None
             and ("cell", self.goal) in facts
             and ("goal", self.goal) not in facts
         ):
             self.goal = None  # a remembered goal that is not there
+            changed = True
+        if changed:
+            self.version += 1
         if self.position is not None:
             self.visits[self.position] = self.visits.get(self.position, 0) + 1
 
@@ -113,9 +137,49 @@ class GridMap:
                 self.seen.add(atom[1])
             elif pred == "goal" and len(atom) == 2 and self.goal is None:
                 self.goal = atom[1]
+        self.version += 1
+        self._shown = frozenset()  # the next percept overrides these beliefs: all of it
+
+    def _cached(self, name: str, key: object, compute: Any) -> Any:
+        """``compute()``, or what it returned last time for the same ``key``."""
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute()
+        self._cache[name] = (key, value)
+        return value
 
     def frontier(self) -> set[str]:
-        return {n for ns in self.adjacent.values() for n in ns if n not in self.seen}
+        return set(self._frontier())
+
+    def _frontier(self) -> frozenset[str]:
+        seen = self.seen
+        return self._cached(  # type: ignore[no-any-return]
+            "frontier",
+            self.version,
+            lambda: frozenset(n for ns in self.adjacent.values() for n in ns if n not in seen),
+        )
+
+    def _from_goal(self) -> dict[str, int]:
+        goal = self.goal
+        assert goal is not None
+        return self._cached(  # type: ignore[no-any-return]
+            "from_goal", self.version, lambda: self.distances_to({goal: 0})
+        )
+
+    def estimates(self) -> dict[str, int]:
+        """``distances_to(targets())``, computed again only when the map or its targets change.
+
+        Read only: the same dict is returned until then.
+        """
+        reachable = (
+            self.goal is not None
+            and self.position is not None
+            and self.position in self._from_goal()
+        )
+        return self._cached(  # type: ignore[no-any-return]
+            "estimates", (self.version, reachable), lambda: self.distances_to(self.targets())
+        )
 
     def targets(self) -> dict[str, int]:
         """Cells to head for, each with the estimated steps still needed once there.
@@ -123,10 +187,10 @@ class GridMap:
         A goal reachable on the known map is the only target: the known path is taken rather
         than gambling on unseen shortcuts (which only imperfect mazes have).
         """
-        frontier = self.frontier()
+        frontier = self._frontier()
         if self.goal is None:
             return dict.fromkeys(frontier, 0)
-        if self.position is not None and self.position in self.distances_to({self.goal: 0}):
+        if self.position is not None and self.position in self._from_goal():
             return {self.goal: 0}
         gr, gc = parse_cell(self.goal)
         out = {f: abs(r - gr) + abs(c - gc) for f in frontier for r, c in (parse_cell(f),)}
@@ -234,7 +298,7 @@ class ExplorePolicy(Policy):
         A candidate that leads nowhere on the known map (not a move, or into a wall) is valued
         as unreachable, so it is chosen only if nothing else is left.
         """
-        dist = self.map.distances_to(self.map.targets())
+        dist = self.map.estimates()
         visits = self.map.visits
         penalty = self._revisit_penalty
         values = []

@@ -85,6 +85,9 @@ class AgentService:
         self.summaries: list[EpisodeSummary] = []
         self.cycles = 0
         self.commands = 0
+        self._action_event: dict[str, Any] | None = None
+        """The last observe's ``action`` event, published once its reply is queued: the reply,
+        which the environment waits for, goes out first."""
         self.errors = 0
         self._seen: OrderedDict[str, tuple[Hashable, dict[str, Any]]] = OrderedDict()
 
@@ -182,7 +185,10 @@ class AgentService:
             command, reply, fingerprint = await self.queue.get()
             self.commands += 1
             try:
-                await reply(await self._answer(command, fingerprint))
+                try:
+                    await reply(await self._answer(command, fingerprint))
+                finally:
+                    await self._publish_action()
             except Exception:  # the reply could not be queued (a bug): logged, and go on
                 log.exception("agent %s: replying to %s failed", self.name, type(command).__name__)
 
@@ -199,7 +205,7 @@ class AgentService:
                 f"{SEEN_IDS} ids of agent {self.name}); give each command its own id",
             )
         try:
-            result: dict[str, Any] = {"ok": True, "result": await self.handle(command)}
+            result: dict[str, Any] = {"ok": True, "result": await self._handle(command)}
         except CommandError as exc:
             self.errors += 1
             result = _error(exc.kind, str(exc))
@@ -214,6 +220,17 @@ class AgentService:
         return result
 
     async def handle(self, command: _Command) -> Any:
+        """Carry out ``command`` and return its result (an observe's ``action`` event follows)."""
+        result = await self._handle(command)
+        await self._publish_action()
+        return result
+
+    async def _publish_action(self) -> None:
+        event, self._action_event = self._action_event, None
+        if event is not None:
+            await self.publish("action", event, 1, False)
+
+    async def _handle(self, command: _Command) -> Any:
         agent = self.agent
         if agent is None:
             raise CommandError("unavailable", f"agent {self.name} is not running")
@@ -290,7 +307,7 @@ class AgentService:
                 if self.episode < 0
                 else f"episode {self.episode} has ended; send episode/start to begin the next",
             )
-        atoms = [tuple(a) for a in command.facts]
+        atoms = list(map(tuple, command.facts))
         _check_facts(agent, atoms, "facts")
         facts = frozenset(atoms)
         info = {**command.info, "admissible_actions": command.admissible}
@@ -340,9 +357,7 @@ class AgentService:
             "native": to_jsonable(chosen.action),
             "value": pending.decision.value,
         }
-        await self.publish(
-            "action", {"episode": self.episode, "step": agent.wm.step, **action}, 1, False
-        )
+        self._action_event = {"episode": self.episode, "step": agent.wm.step, **action}
         return action
 
     async def _finish_external(self, *, truncated: bool, success: bool = False) -> EpisodeSummary:
@@ -412,5 +427,9 @@ def _check_facts(agent: Agent, facts: list[tuple[str, ...]], field: str) -> None
         raise CommandError("invalid", str(exc)) from None
 
 
+_ENCODER = json.JSONEncoder(default=to_jsonable, separators=(",", ":"))
+"""``json.dumps`` with these arguments builds an encoder per call: one, for every message."""
+
+
 def encode(payload: Any) -> bytes:
-    return json.dumps(payload, default=to_jsonable, separators=(",", ":")).encode()
+    return _ENCODER.encode(payload).encode()

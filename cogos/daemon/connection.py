@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.properties import Properties, VariableByteIntegers
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cogos.bus import OverflowPolicy
@@ -45,17 +46,11 @@ MessageHandler = Callable[[aiomqtt.Message], Awaitable[None]]
 IN_FLIGHT = 64
 """Messages sent and not yet acknowledged, at most. One at a time, every QoS 1 message would wait
 a broker round trip before the next could leave (a reply behind each cycle event's PUBACK)."""
-
-
-def _resend(task: asyncio.Task[None]) -> bool:
-    """Whether a publish must go out again on the next session (its error retrieved).
-
-    It must unless the broker acknowledged it, or it failed for a reason of its own (a topic
-    paho refuses, say), which would fail again every time.
-    """
-    if not task.done() or task.cancelled():
-        return True
-    return isinstance(task.exception(), aiomqtt.MqttError)
+TIMEOUT = 10.0
+"""Seconds to connect or subscribe, and for the broker to acknowledge the oldest message in
+flight: a broker that froze ends the session (and the daemon reconnects)."""
+WATCHDOG_TICK = 1.0
+"""Seconds between the publisher's looks at the oldest message in flight, when none was."""
 
 
 REPORT_EVERY = 64
@@ -226,13 +221,33 @@ class Outgoing:
     correlation: bytes | None = None
 
 
+class CorrelationProperties(Properties):
+    """The PUBLISH properties of a reply: its correlation data, and nothing else.
+
+    paho's :class:`Properties` rebuilds its tables of property names for every object and packs
+    by looking each name up in them; for the one property a reply carries, that costs more
+    than the rest of the publish. This is the same object (its tables shared with a template),
+    packed directly: property 9 (correlation data), binary data, a two-byte length first.
+    """
+
+    _template = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+
+    def __init__(self, correlation: bytes) -> None:  # (paho's __init__ is what is avoided)
+        vars(self).update(vars(self._template))
+        vars(self)["CorrelationData"] = correlation  # (its __setattr__ checks the name)
+
+    def pack(self) -> bytes:
+        data = bytes(vars(self)["CorrelationData"])
+        body = b"\x09" + len(data).to_bytes(2, "big") + data
+        length: bytes = VariableByteIntegers.encode(len(body))  # type: ignore[no-untyped-call]
+        return length + body
+
+
 def publish_properties(correlation: bytes | None) -> Properties | None:
     """MQTT 5 correlation data for a reply (None for plain messages)."""
     if correlation is None:
         return None
-    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    props.CorrelationData = correlation
-    return props
+    return CorrelationProperties(correlation)
 
 
 class MqttConnection:
@@ -258,8 +273,13 @@ class MqttConnection:
         self.outgoing_size = outgoing.size
         self.overflow = outgoing.overflow
         self._queue: deque[Outgoing] = deque()
-        self._in_flight: deque[tuple[Outgoing, asyncio.Task[None]]] = deque()
-        self._queued = asyncio.Event()
+        self._in_flight: deque[tuple[Outgoing, int, float]] = deque()
+        """Messages handed to paho and not yet done: each with its mid and when it was sent."""
+        self._done: set[int] = set()
+        """Mids done while one before them in ``_in_flight`` was not (QoS 0 behind QoS 1)."""
+        self._paho: mqtt.Client | None = None
+        """The session's paho client while its publisher runs (None: messages wait)."""
+        self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self.connected = asyncio.Event()
         self.connections = 0
@@ -290,7 +310,11 @@ class MqttConnection:
             self._room.clear()
             await self._room.wait()
         self._queue.append(message)
-        self._queued.set()
+        if self._paho is not None and len(self._in_flight) < IN_FLIGHT:
+            try:
+                self._pump()  # on the wire at the loop's next turn, without waking the publisher
+            except aiomqtt.MqttError:
+                self._wake.set()  # the session is gone: the publisher meets the error and ends it
 
     def _undeliverable(self, message: Outgoing, failure: BaseException) -> None:
         """A message the client library refused: dropped and counted, never retried."""
@@ -309,58 +333,91 @@ class MqttConnection:
         """Messages not yet acknowledged by the broker: queued, or sent and awaiting it."""
         return len(self._queue) + len(self._in_flight)
 
-    def _send(self, client: aiomqtt.Client, message: Outgoing) -> asyncio.Task[None]:
-        # paho writes the packet in the task's first step, so tasks started in queue order put
-        # their packets on the wire in queue order
-        return asyncio.get_running_loop().create_task(
-            client.publish(
-                message.topic,
-                message.payload,
-                qos=message.qos,
-                retain=message.retain,
-                properties=publish_properties(message.correlation) if self.broker.mqtt5 else None,
-            )
-        )
+    def _pump(self) -> None:
+        """Hand queued messages to paho, in queue order, until ``IN_FLIGHT`` are unacknowledged.
+
+        Synchronous: paho queues each packet and asks the event loop to write it, so a message
+        is on the wire one loop iteration later, with no task and no timer of its own. A message
+        paho refuses for a reason of its own (a topic it rejects, say) is dropped and counted;
+        one it cannot send because the session is gone stays first in the queue, and the
+        :class:`aiomqtt.MqttError` raised ends the session.
+        """
+        paho = self._paho
+        if paho is None:
+            return
+        queue, in_flight = self._queue, self._in_flight
+        mqtt5 = self.broker.mqtt5
+        now = asyncio.get_running_loop().time()
+        while queue and len(in_flight) < IN_FLIGHT:
+            message = queue[0]
+            try:
+                info = paho.publish(
+                    message.topic,
+                    message.payload,
+                    message.qos,
+                    message.retain,
+                    publish_properties(message.correlation) if mqtt5 else None,
+                )
+            except Exception as exc:  # paho refuses the message itself (a bad topic, say)
+                queue.popleft()
+                self._undeliverable(message, exc)
+                continue
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+            queue.popleft()
+            in_flight.append((message, info.mid, now))
+        if len(queue) < self.outgoing_size:
+            self._room.set()
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, *_: Any) -> None:
+        """paho: message ``mid`` is done (a QoS 0 one written, a QoS 1 one acknowledged)."""
+        if client is not self._paho:
+            return  # a session that ended: what it had in flight is queued again
+        in_flight = self._in_flight
+        if not in_flight or in_flight[0][1] != mid:
+            self._done.add(mid)  # acknowledged out of order (a QoS 0 behind a QoS 1, say)
+            return
+        in_flight.popleft()
+        done = self._done
+        while in_flight and in_flight[0][1] in done:
+            done.discard(in_flight.popleft()[1])
+        if self._queue:
+            self._wake.set()  # room on the wire for what waits
 
     async def _publisher(self, client: aiomqtt.Client) -> None:
         """Keep up to ``IN_FLIGHT`` messages on the wire, in queue order.
 
-        When the session ends, those not acknowledged go back to the front of the queue, in
-        order.
+        ``publish`` hands a message to paho at once when there is room; this task sends what
+        had to wait, and is the watchdog of the oldest message in flight: one the broker has
+        not acknowledged within ``TIMEOUT`` seconds (a broker that froze) ends the session, as a
+        lost connection does. When the session ends, those not acknowledged go back to the
+        front of the queue, in order.
         """
         in_flight = self._in_flight
+        loop = asyncio.get_running_loop()
+        paho = client._client
+        paho.on_publish = self._on_publish  # instead of aiomqtt's (its publish is not used)
+        self._paho = paho
         try:
             while True:
-                while self._queue and len(in_flight) < IN_FLIGHT:
-                    message = self._queue.popleft()
-                    in_flight.append((message, self._send(client, message)))
-                self._room.set()
-                waits: set[asyncio.Future[Any]] = set()
-                queued: asyncio.Task[bool] | None = None
+                self._wake.clear()
+                self._pump()
+                left = WATCHDOG_TICK  # (a message sent meanwhile is watched from the next tick)
                 if in_flight:
-                    waits.add(in_flight[0][1])
-                if len(in_flight) < IN_FLIGHT:  # room for more: wake up when some are queued
-                    self._queued.clear()
-                    queued = asyncio.get_running_loop().create_task(self._queued.wait())
-                    waits.add(queued)
-                try:
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    if queued is not None:
-                        queued.cancel()
-                while in_flight and in_flight[0][1].done():
-                    message, task = in_flight[0]
-                    failure = task.exception()
-                    if isinstance(failure, aiomqtt.MqttError):
-                        raise failure  # the session is gone: sent again on the next (finally)
-                    in_flight.popleft()
-                    if failure is not None:
-                        self._undeliverable(message, failure)
+                    left = in_flight[0][2] + TIMEOUT - loop.time()
+                    if left <= 0:
+                        raise aiomqtt.MqttError(
+                            f"Operation timed out: no acknowledgment in {TIMEOUT:g} s"
+                        )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await self._wake.wait()
         finally:
-            unsent = [m for m, task in in_flight if _resend(task)]
-            for _, task in in_flight:
-                task.cancel()
+            self._paho = None
+            done = self._done
+            unsent = [m for m, mid, _ in in_flight if mid not in done]
             in_flight.clear()
+            done.clear()
             self._queue.extendleft(reversed(unsent))
 
     # -- connection ---------------------------------------------------------------------------
@@ -375,7 +432,7 @@ class MqttConnection:
             "will": aiomqtt.Will(self.will_topic, b'{"state": "offline"}', qos=1, retain=True),
             "max_concurrent_outgoing_calls": 256,
             "max_inflight_messages": IN_FLIGHT,
-            "timeout": 10,
+            "timeout": TIMEOUT,
             # small messages one at a time: without this, Nagle holds each ~40 ms for an ACK
             "socket_options": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         }
@@ -437,10 +494,7 @@ class MqttConnection:
                         await self.on_connect()
                     async with asyncio.TaskGroup() as group:
                         group.create_task(self._publisher(client), name="mqtt-publisher")
-                        async for message in client.messages:
-                            await self.on_message(message)
-                            if message.qos > 0:
-                                client._client.ack(message.mid, message.qos)
+                        await self._receive(client)
             except* aiomqtt.MqttError as group_error:  # a TaskGroup wraps it in an exception group
                 error = group_error.exceptions[0]
                 if down_since is None:
@@ -459,6 +513,28 @@ class MqttConnection:
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.broker.reconnect_max)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        """Hand every incoming message to ``on_message``, then acknowledge it (QoS 1).
+
+        Until the connection drops: then :class:`aiomqtt.MqttError`, chained to the reason,
+        as ``client.messages`` raises it. Read from aiomqtt's queue directly: its iterator
+        starts a task and an ``asyncio.wait`` for every message.
+        """
+        queue: asyncio.Queue[aiomqtt.Message | None] = client._queue  # type: ignore[assignment]
+        disconnected = client._disconnected
+        disconnected.add_done_callback(lambda _: queue.put_nowait(None))  # after what came
+        paho = client._client
+        call_soon = asyncio.get_running_loop().call_soon
+        while True:
+            message = await queue.get()
+            if message is None:
+                cause = None if disconnected.cancelled() else disconnected.exception()
+                raise aiomqtt.MqttError("Disconnected during message iteration") from cause
+            await self.on_message(message)
+            if message.qos > 0:
+                # once the agent's turn is over: a reply it queues meanwhile goes out first
+                call_soon(paho.ack, message.mid, message.qos)
 
     @property
     def address(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain, compress
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -143,22 +144,29 @@ _parse_int, _parse_float = _number(int), _number(float)
 
 
 _CONTAINERS = frozenset({dict, list})
+_is_container = _CONTAINERS.__contains__
 
 
 def _too_deep(value: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than ``limit`` levels.
 
-    Level by level, without recursion, and cheap: it runs on every command.
+    Level by level, without recursion, and cheap: it runs on every command (an observation's
+    hundreds of facts are one level of lists, flattened and scanned by C loops).
     """
     level = [value]
     for _ in range(limit):
-        deeper: list[Any] = []
-        for item in level:
-            children = item.values() if type(item) is dict else item
-            deeper += [c for c in children if type(c) in _CONTAINERS]
-        if not deeper:
+        kinds = set(map(type, level))
+        if kinds == {list}:
+            children = list(chain.from_iterable(level))
+        elif kinds == {dict}:
+            children = list(chain.from_iterable(map(dict.values, level)))
+        else:
+            children = list(
+                chain.from_iterable(i.values() if type(i) is dict else i for i in level)
+            )
+        if _CONTAINERS.isdisjoint(map(type, children)):
             return False
-        level = deeper
+        level = list(compress(children, map(_is_container, map(type, children))))
     return True
 
 

@@ -111,3 +111,47 @@ def test_a_foreign_move_leads_where_its_direction_points() -> None:
     assert policy.destination(Candidate("east", source="planner")) == "c1_2"
     assert policy.destination(Candidate("north", source="planner")) is None  # a wall
     assert policy.destination(Candidate("pickup", source="llm")) is None
+
+
+def _fold(percepts: list[frozenset[tuple[str, ...]]]) -> GridMap:
+    """The map as folding every atom of every percept in again would make it (no shortcut)."""
+    m = GridMap()
+    for facts in percepts:
+        m.remember([])  # (forgets the last percept: the next one is folded in whole)
+        m.update(facts)
+    return m
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_map_folds_in_only_what_is_new_and_plans_once_per_change(seed: int) -> None:
+    """A percept's atoms that the previous one held are not folded in again, and the distances
+    are computed again only when the map changed: the same map, and the same distances, as
+    folding in every atom and planning afresh at every step."""
+    import random
+
+    from envs.maze import MazeEnv
+
+    env = MazeEnv(width=11, height=11, radius=1, max_steps=10**6)
+    _, info = env.reset(seed=seed)
+    rng = random.Random(seed)
+    m = GridMap()
+    percepts = []
+    for _ in range(300):
+        facts = frozenset(tuple(f) for f in info["facts"])
+        if rng.random() < 0.05:  # what memory recalls: a belief the next percept overrides
+            m.remember([("open", "c0_0", "c0_1"), ("cell", "c9_9")])
+            percepts.append(frozenset({("open", "c0_0", "c0_1"), ("cell", "c9_9")}))
+        m.update(facts)
+        percepts.append(facts)
+        reference = _fold(percepts)
+        assert (m.adjacent, m.seen, m.goal, m.position) == (
+            reference.adjacent,
+            reference.seen,
+            reference.goal,
+            reference.position,
+        )
+        assert m.frontier() == reference.frontier()
+        assert m.estimates() == reference.distances_to(reference.targets())
+        _, _, terminated, _, info = env.step(rng.randrange(4))
+        if terminated:
+            _, info = env.reset()
