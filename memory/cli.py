@@ -78,28 +78,10 @@ class MemoryCommand(click.Command):
             raise _usage_error(exc) from None
 
 
-class MemoryGroup(click.Group):
+class MemoryGroup(MemoryCommand, click.Group):
     """``cogos memory``: its commands are :class:`MemoryCommand` s; an unknown one is one line."""
 
     command_class = MemoryCommand
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as exc:
-            raise _usage_error(exc) from None
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _usage_error(exc) from None
 
 
 MEMORY_DIR = click.argument(
