@@ -35,10 +35,10 @@ seen) and writes the stats to FILE when it stops; the figures of such a run are 
 thread, run ``py-spy record -p <daemon pid>`` (pip install py-spy) during a run instead.
 
 On a 2-core VM shared by mosquitto, the client and the daemon (mosquitto 2.0.11, Python 3.11),
-the closed loop measured about 0.4 ms raw, 0.9-1.25 ms p50 and 800-1,050 observations/s without
-memory, 1.9-2.1 ms p50 and 390-410 observations/s with memory (``group`` durability: one
-fdatasync per cycle, before the reply). Neither goal is met there: see docs/mqtt.md,
-Performance, for where the time goes.
+the closed loop measured about 0.4 ms raw, 0.8-0.9 ms p50 and 1,060-1,180 observations/s
+without memory, 1.4-1.6 ms p50 and 535-580 observations/s with memory (``group`` durability:
+one fdatasync per cycle, before the reply): close to both goals, neither met in every run. See
+docs/mqtt.md, Performance, for where the time goes.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import numpy as np
 
 from memory.entries import Entry, Vector
 from memory.errors import UnknownOperationError
+from memory.fastjson import dumps
 
 OP_PUT = 1
 OP_DELETE = 2
@@ -41,7 +42,7 @@ class LogOp:
 
 
 def encode_body(op: int, body: dict[str, Any], vector: Vector | None = None) -> bytes:
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = dumps(body).encode()
     vec = b"" if vector is None else vector.astype("<f4", copy=False).tobytes()
     return _HEAD.pack(op, len(raw)) + raw + vec
 

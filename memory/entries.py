@@ -69,12 +69,8 @@ class Entry:
 
     def all_entities(self) -> list[str]:
         """Entities the graph links this entry to: every fact argument, plus ``entities``."""
-        seen: dict[str, None] = {}
-        for atom in self.facts:
-            for arg in atom[1:]:
-                seen.setdefault(arg, None)
-        for name in self.entities:
-            seen.setdefault(name, None)
+        seen = dict.fromkeys(arg for atom in self.facts for arg in atom[1:])
+        seen.update(dict.fromkeys(self.entities))
         return list(seen)
 
 

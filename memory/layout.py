@@ -27,8 +27,9 @@ from typing import Any, get_args
 
 from memory.config import IndexConfig, MemoryConfig
 from memory.errors import FormatVersionError, MemoryLockedError
-from memory.wal.format import SEGMENT_HEADER, SEGMENT_SUFFIX
+from memory.wal.format import SEGMENT_SUFFIX
 from memory.wal.log import fsync_dir
+from memory.wal.segment import holds_records
 
 FORMAT_NAME = "cogos-memory"
 # 2: the log may hold expire records (op 4), skill entries and validity keys (vf, vt) in puts,
@@ -149,7 +150,7 @@ def _holds_a_memory(layout: Layout) -> list[str]:
     if layout.wal.is_dir():
         for path in layout.wal.iterdir():
             # a log that holds no record (segments with a header only) holds nothing to misread
-            empty = path.suffix == SEGMENT_SUFFIX and path.stat().st_size <= SEGMENT_HEADER.size
+            empty = path.suffix == SEGMENT_SUFFIX and not holds_records(path.read_bytes())
             if not empty:
                 found.append("wal/ with records")
                 break

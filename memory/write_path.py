@@ -37,10 +37,20 @@ from memory.wal.log import WriteAheadLog
 
 log = logging.getLogger("cogos.memory")
 
-APPLY_BATCH = 64
+APPLY_BATCH = 256
 """Entries the applier thread waits for before it updates the views (or APPLY_DELAY)."""
-APPLY_DELAY = 0.02
-"""Seconds the applier thread lets logged entries wait for company (or APPLY_BATCH)."""
+APPLY_DELAY = 0.1
+"""Seconds the applier thread lets logged entries wait for company (or APPLY_BATCH).
+
+Larger batches cost the views less per entry (one SQLite transaction for many) and take the
+interpreter lock from the event loop less often; a reader does not wait for them, since taking
+the store lock applies whatever is logged and not yet applied."""
+COMMIT_DELAY = 0.001
+"""Seconds a queued write waits for a flush to log it before the committer thread is woken.
+
+Waking a thread that then finds the group already logged costs the event loop more than the
+write itself: the two contend for the interpreter lock, and its switch comes right in the
+middle of a reply."""
 BACKLOG_MAX = 4096
 """Logged entries not yet applied that make an async writer wait until the views catch up."""
 
@@ -308,9 +318,9 @@ class WritePath:
             if self._queued >= self.config.group_max_records:
                 self._cv.notify()
         if first:
-            # the committer starts once this task lets the loop run: a flush before then logs
-            # the group itself, and no other thread is woken (see flush)
-            asyncio.get_running_loop().call_soon(self._wake_committer)
+            # the committer starts COMMIT_DELAY later: a flush before then (the daemon flushes
+            # before each reply) logs the group itself, and no other thread is woken (see flush)
+            asyncio.get_running_loop().call_later(COMMIT_DELAY, self._wake_committer)
         self._last_enqueued = future
         return future
 

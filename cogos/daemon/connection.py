@@ -250,6 +250,25 @@ def publish_properties(correlation: bytes | None) -> Properties | None:
     return CorrelationProperties(correlation)
 
 
+def _write_now(paho: mqtt.Client, wants_write: Any, sock: Any) -> None:
+    """Write paho's queued packets now; what the socket does not take goes to the event loop.
+
+    paho has marked the socket as watched for writing (its register-write callback was asked
+    for): the loop is asked only if packets remain. If the write fails, paho closes the socket
+    and reports the lost connection as it always does; a loop that was never asked to watch the
+    socket then has no closed one to poll.
+    """
+    try:
+        paho.loop_write()
+    except Exception:  # the loop's own write meets it again, and ends the session
+        pass
+    else:
+        if not paho.want_write() or paho.socket() is None:
+            return
+    if wants_write is not None and paho.socket() is not None:
+        wants_write(paho, paho.user_data_get(), sock)
+
+
 class MqttConnection:
     """See the module docstring. ``connected`` is set while a session is up."""
 
@@ -336,8 +355,8 @@ class MqttConnection:
     def _pump(self) -> None:
         """Hand queued messages to paho, in queue order, until ``IN_FLIGHT`` are unacknowledged.
 
-        Synchronous: paho queues each packet and asks the event loop to write it, so a message
-        is on the wire one loop iteration later, with no task and no timer of its own. A message
+        Synchronous: paho queues each packet and they are written at once, with no task and no
+        timer of their own (what the socket does not take, the event loop writes later). A message
         paho refuses for a reason of its own (a topic it rejects, say) is dropped and counted;
         one it cannot send because the session is gone stays first in the queue, and the
         :class:`aiomqtt.MqttError` raised ends the session.
@@ -348,24 +367,38 @@ class MqttConnection:
         queue, in_flight = self._queue, self._in_flight
         mqtt5 = self.broker.mqtt5
         now = asyncio.get_running_loop().time()
-        while queue and len(in_flight) < IN_FLIGHT:
-            message = queue[0]
-            try:
-                info = paho.publish(
-                    message.topic,
-                    message.payload,
-                    message.qos,
-                    message.retain,
-                    publish_properties(message.correlation) if mqtt5 else None,
-                )
-            except Exception as exc:  # paho refuses the message itself (a bad topic, say)
+        if not queue or len(in_flight) >= IN_FLIGHT:
+            return
+        # paho asks the event loop to watch the socket for room before it writes (aiomqtt's
+        # callback, through call_soon_threadsafe): two turns of the loop and a self-pipe write
+        # per message. Here the messages are written at once instead; the loop is asked only
+        # for what the socket did not take (see _write_now).
+        wants_write = paho.on_socket_register_write
+        asked: list[Any] = []
+        paho.on_socket_register_write = lambda client, userdata, sock: asked.append(sock)
+        try:
+            while queue and len(in_flight) < IN_FLIGHT:
+                message = queue[0]
+                try:
+                    info = paho.publish(
+                        message.topic,
+                        message.payload,
+                        message.qos,
+                        message.retain,
+                        publish_properties(message.correlation) if mqtt5 else None,
+                    )
+                except Exception as exc:  # paho refuses the message itself (a bad topic, say)
+                    queue.popleft()
+                    self._undeliverable(message, exc)
+                    continue
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
                 queue.popleft()
-                self._undeliverable(message, exc)
-                continue
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
-            queue.popleft()
-            in_flight.append((message, info.mid, now))
+                in_flight.append((message, info.mid, now))
+        finally:
+            paho.on_socket_register_write = wants_write
+            if asked:
+                _write_now(paho, wants_write, asked[-1])
         if len(queue) < self.outgoing_size:
             self._room.set()
 

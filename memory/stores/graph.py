@@ -64,13 +64,28 @@ class GraphStore(ABC):
 
 
 class NetworkxGraphStore(GraphStore):
-    """The graph in memory, as a ``networkx.DiGraph``."""
+    """The graph in memory, as a ``networkx.DiGraph``.
+
+    New edges wait in a list until the graph is next read: every decision cycle adds dozens (one
+    per entity it is about), and adding them to networkx one batch at a time is most of what
+    keeping the views up to date costs, in the thread that shares the interpreter with the
+    agent's event loop. A read pays for the edges added since the last one, once.
+    """
 
     def __init__(self) -> None:
-        self.g: nx.DiGraph = nx.DiGraph()
+        self._g: nx.DiGraph = nx.DiGraph()
+        self._pending: list[Edge] = []
+
+    @property
+    def g(self) -> nx.DiGraph:
+        """The graph, with every edge added so far."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._g.add_edges_from((src, dst, {"kind": kind}) for src, dst, kind in pending)
+        return self._g
 
     def add_edges(self, edges: Iterable[Edge]) -> None:
-        self.g.add_edges_from((src, dst, {"kind": kind}) for src, dst, kind in edges)
+        self._pending.extend(edges)
 
     def remove_items(self, ids: Iterable[int]) -> None:
         g = self.g

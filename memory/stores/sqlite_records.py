@@ -42,6 +42,7 @@ import sqlite_utils
 from memory.codec import OP_CHECKPOINT, OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, entry_of
 from memory.entries import Entry, MemoryItem
 from memory.errors import FormatVersionError, UnknownOperationError
+from memory.fastjson import dumps
 from memory.stores.records import (
     COLUMNS,
     DEFAULT_DOC_FIELDS,
@@ -254,8 +255,8 @@ class SqliteRecordStore(RecordStore):
                         op.seq,
                         entry.kind,
                         entry.text,
-                        json.dumps([list(a) for a in entry.facts]) if entry.facts else None,
-                        json.dumps(entry.metadata) if entry.metadata else None,
+                        dumps(entry.facts) if entry.facts else None,
+                        dumps(entry.metadata) if entry.metadata else None,
                         entry.episode,
                         entry.agent,
                         entry.time,
@@ -266,7 +267,7 @@ class SqliteRecordStore(RecordStore):
                     )
                 )
                 if entry.decision is not None:
-                    decisions.append((op.seq, json.dumps(entry.decision)))
+                    decisions.append((op.seq, dumps(entry.decision)))
                 if op.vector is not None:
                     vectors.append((op.seq, np.asarray(op.vector, dtype="<f4").tobytes()))
                 new = edges_for(op.seq, entry, previous)

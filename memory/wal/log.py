@@ -31,6 +31,7 @@ second process cannot open the same directory.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import os
@@ -114,11 +115,24 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = os.pwrite(fd, view, offset)
         view = view[written:]
+        offset += written
+
+
+PREALLOCATE_BYTES = 1 << 20
+"""Zeros written ahead of the end of the current segment, a mebibyte at a time.
+
+A record appended inside them changes no file size, so its ``fdatasync`` writes the record's
+pages and nothing else; appended at the end of the file, each sync also commits the new size
+through the file system's journal, with whatever else that journal holds (the record store's
+writes). On this project's machines that is 0.17 ms per sync instead of 0.25-0.4 ms, paid once
+per observation by the daemon. A scan takes all-zero bytes after the last frame as the end of
+the log (see :mod:`memory.wal.segment`); closing a log, or moving on to a new segment, cuts them.
+"""
 
 
 @dataclass
@@ -128,7 +142,36 @@ class _Current:
     fd: int
     path: Path
     size: int
+    """Bytes of the segment's header and frames: where the next frame goes."""
     version: int
+    allocated: int = 0
+    """Bytes in the file: ``size`` and the zeros written ahead of it."""
+
+
+def _write_zeros_ahead(cur: _Current, end: int) -> None:
+    """Fill the segment with zeros up to ``end`` (see :data:`PREALLOCATE_BYTES`).
+
+    Without room for them (a full disk) the records are written without zeros ahead, so that
+    a disk that can still take a record is not refused for the want of a mebibyte more.
+    """
+    try:
+        _write_all(cur.fd, bytes(end - cur.allocated), cur.allocated)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(cur.fd, cur.allocated)
+        return
+    cur.allocated = end
+
+
+def _cut_zeros(cur: _Current) -> None:
+    """Cut the zeros written ahead of a segment's last frame, where nothing more will go.
+
+    Tidiness, not safety: a scan reads them as the end of the log, so a failure is ignored.
+    """
+    if cur.allocated > cur.size:
+        with contextlib.suppress(OSError):
+            os.ftruncate(cur.fd, cur.size)
+            cur.allocated = cur.size
 
 
 class WriteAheadLog:
@@ -142,8 +185,12 @@ class WriteAheadLog:
         segment_bytes: int = 64 * 1024 * 1024,
         on_record: Callable[[int, memoryview], None] | None = None,
         defer_truncation: bool = False,
+        preallocate: int | None = None,
     ) -> None:
         """Open (recovering) the log in ``directory``.
+
+        ``preallocate``: bytes of zeros kept written ahead of the records (default
+        :data:`PREALLOCATE_BYTES`; 0 appends at the end of the file).
 
         ``on_record`` sees every intact record during the recovery scan, so that a caller can
         learn what it needs (the memory OS: the last checkpoint) without reading the log twice.
@@ -157,6 +204,7 @@ class WriteAheadLog:
         self.directory = Path(directory)
         self.durability = Durability(durability)
         self.segment_bytes = segment_bytes
+        self.preallocate = PREALLOCATE_BYTES if preallocate is None else preallocate
         self.directory.mkdir(parents=True, exist_ok=True)
         self._current: _Current | None = None
         self._unsynced = False
@@ -281,8 +329,9 @@ class WriteAheadLog:
         """Open the last segment for appending (writes nothing)."""
         last = self._resume
         if last is not None:
-            fd = os.open(last.path, os.O_WRONLY | os.O_APPEND)
-            self._current = _Current(fd, last.path, last.valid_end, last.version)
+            fd = os.open(last.path, os.O_WRONLY)
+            allocated = os.fstat(fd).st_size  # the zeros a killed writer had written ahead
+            self._current = _Current(fd, last.path, last.valid_end, last.version, allocated)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -335,6 +384,8 @@ class WriteAheadLog:
         path = self.directory / segment_name(first_seq)
         cur = self._current
         replace = cur is not None and cur.path == path
+        if cur is not None and not replace:
+            _cut_zeros(cur)
         if replace:
             assert cur is not None
             if cur.size != SEGMENT_HEADER.size:
@@ -343,7 +394,7 @@ class WriteAheadLog:
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         else:
             target = path
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
             fd = os.open(target, flags, 0o644)
         except OSError as exc:
@@ -352,14 +403,14 @@ class WriteAheadLog:
             ) from exc
         renamed = False
         try:
-            _write_all(fd, segment_header())
+            _write_all(fd, segment_header(), 0)
             os.fsync(fd)
             if replace:
                 os.close(fd)
                 fd = -1
                 os.rename(target, path)
                 renamed = True
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                fd = os.open(path, os.O_WRONLY)
             fsync_dir(self.directory)
         except BaseException as exc:
             if fd >= 0:
@@ -379,7 +430,7 @@ class WriteAheadLog:
                     path, f"could not create a log segment (removed again): {exc}", exc.errno
                 ) from exc
             raise
-        self._current = _Current(fd, path, SEGMENT_HEADER.size, FORMAT_VERSION)
+        self._current = _Current(fd, path, SEGMENT_HEADER.size, FORMAT_VERSION, SEGMENT_HEADER.size)
         if replace:
             assert cur is not None
             os.close(cur.fd)
@@ -436,10 +487,15 @@ class WriteAheadLog:
         return seqs
 
     def _write(self, data: bytes) -> None:
-        assert self._current is not None
+        cur = self._current
+        assert cur is not None
         self._unsynced = True
-        _write_all(self._current.fd, data)
-        self._current.size += len(data)
+        end = cur.size + len(data)
+        if end > cur.allocated and self.preallocate > 0:
+            _write_zeros_ahead(cur, end + self.preallocate)
+        _write_all(cur.fd, data, cur.size)
+        cur.size = end
+        cur.allocated = max(cur.allocated, end)
 
     def _fdatasync(self) -> None:
         assert self._current is not None
@@ -463,7 +519,7 @@ class WriteAheadLog:
             else:
                 os.ftruncate(cur.fd, start_size)
                 os.fsync(cur.fd)
-                cur.size = start_size
+                cur.size = cur.allocated = start_size
         except OSError as undo:
             if previous is not None and previous is not self._current:
                 os.close(previous.fd)
@@ -538,6 +594,7 @@ class WriteAheadLog:
             try:
                 if self._broken is None:
                     self.sync()
+                    _cut_zeros(cur)
             finally:
                 os.close(cur.fd)
                 self._current = None

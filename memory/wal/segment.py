@@ -1,8 +1,10 @@
 """Reading one segment file: frames out, and exactly where and why a scan stopped.
 
-A scan never guesses and never writes. It ends cleanly at the end of the file; or at a *torn
-tail* (the last frame is incomplete or fails its checksum and nothing valid follows it), which
-it reports (the log decides when to truncate it); or it raises
+A scan never guesses and never writes. It ends cleanly at the end of the file, or where only
+zeros follow the last frame (the room a writer fills with zeros ahead of its records, see
+:data:`memory.wal.log.PREALLOCATE_BYTES`; no frame header is all zeros, since sequence numbers
+start at 1). Or it ends at a *torn tail* (the last frame is incomplete or fails its checksum and
+nothing valid follows it), which it reports (the log decides when to truncate it). Or it raises
 :class:`~memory.errors.WALCorruptionError` when a damaged frame has any valid frame after it,
 however far, because skipping or truncating it would lose acknowledged records.
 """
@@ -51,7 +53,7 @@ class ScanResult:
 
     @property
     def torn(self) -> bool:
-        return self.valid_end < self.size
+        return self.torn_reason is not None
 
     @property
     def next_seq(self) -> int:
@@ -227,6 +229,21 @@ def _frame_crcs(
     return result
 
 
+_ZERO_HEADER = bytes(FRAME_HEADER.size)
+
+
+def _only_zeros(view: memoryview, offset: int) -> bool:
+    """Whether every byte from ``offset`` on is zero (cheap unless the frame header there is)."""
+    if view[offset : offset + FRAME_HEADER.size] != _ZERO_HEADER[: len(view) - offset]:
+        return False
+    return not np.frombuffer(view, dtype=np.uint8, offset=offset).any()
+
+
+def holds_records(data: bytes) -> bool:
+    """Whether a segment file's bytes hold anything after its header but zeros."""
+    return bool(data[SEGMENT_HEADER.size :].strip(b"\0"))
+
+
 def scan(
     path: Path, data: bytes, *, expect_seq: int, is_last: bool
 ) -> Iterator[tuple[int, memoryview] | ScanResult]:
@@ -245,6 +262,8 @@ def scan(
     torn: str | None = None
     header_size = FRAME_HEADER.size
     while offset < size:
+        if _only_zeros(view, offset):
+            break  # room written ahead of the records: the log ends here
         if offset + header_size > size:
             torn = "incomplete frame header"
         else:

@@ -41,6 +41,12 @@ class FakePaho:
     acked: list[tuple[int, int]] = field(default_factory=list)  # incoming mid, qos
     on_publish: Any = None
     next_mid: int = 0
+    on_socket_register_write: Any = None
+    """What paho calls when it has packets to write (aiomqtt: watch the socket in the loop)."""
+    unwritten: int = 0  # packets queued and not written to the socket
+    room: int = 1 << 30  # packets the socket takes per write
+    writes: int = 0
+    watched: list[str] = field(default_factory=list)  # the sockets the event loop was asked for
 
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool, props: Any) -> Info:
         if topic in self.refuse:
@@ -48,7 +54,24 @@ class FakePaho:
         self.next_mid += 1
         if self.rc == mqtt.MQTT_ERR_SUCCESS:
             self.sent.append((topic, qos, self.next_mid))
+            self.unwritten += 1
+            if self.on_socket_register_write is not None:  # as paho does, once per packet here
+                self.on_socket_register_write(self, None, "sock")
         return Info(self.next_mid, self.rc)
+
+    def loop_write(self) -> int:
+        self.writes += 1
+        self.unwritten -= min(self.unwritten, self.room)
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def want_write(self) -> bool:
+        return self.unwritten > 0
+
+    def socket(self) -> str:
+        return "sock"
+
+    def user_data_get(self) -> None:
+        return None
 
     def ack(self, mid: int, qos: int) -> None:
         self.acked.append((mid, qos))
@@ -63,6 +86,7 @@ class FakeClient:
 
     def __init__(self) -> None:
         self._client = FakePaho()
+        self._client.on_socket_register_write = lambda paho, _, sock: paho.watched.append(sock)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._disconnected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -115,6 +139,27 @@ async def test_the_window_keeps_queue_order_and_refills_as_acks_come() -> None:
         for _, _, mid in list(paho.sent[10:]):
             paho.done(mid)
         assert conn.pending() == 0
+    finally:
+        await stop(task)
+
+
+async def test_messages_are_written_at_once_and_the_loop_watches_only_what_is_left() -> None:
+    """A reply goes on the wire inside ``publish``: the event loop is not asked to watch the
+    socket for it (two turns of the loop later); only what the socket did not take is left to
+    the loop."""
+    conn = make_connection()
+    client, task = await start_publisher(conn)
+    paho = client._client
+    try:
+        await conn.publish(Outgoing("t/reply", b"{}", qos=1))
+        await conn.publish(Outgoing("t/cycle", b"{}", qos=0))
+        assert paho.writes == 2 and paho.unwritten == 0
+        assert paho.watched == []
+        paho.room = 0  # a full socket buffer
+        await conn.publish(Outgoing("t/reply2", b"{}", qos=1))
+        assert paho.unwritten == 1
+        assert paho.watched == ["sock"]  # the loop writes it when the socket has room
+        assert paho.on_socket_register_write is not None  # paho's callback is back in place
     finally:
         await stop(task)
 

@@ -143,6 +143,16 @@ class FaultyOS:
         self.write_budget -= written
         return written
 
+    def pwrite(self, fd: int, data: Any, offset: int) -> int:
+        self._count("write")
+        if self.write_budget is None:
+            return os.pwrite(fd, data, offset)
+        if self.write_budget <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written = os.pwrite(fd, memoryview(data)[: self.write_budget], offset)
+        self.write_budget -= written
+        return written
+
     def fdatasync(self, fd: int) -> None:
         self._count("fdatasync")
         os.fdatasync(fd)
@@ -169,8 +179,12 @@ class FaultyOS:
 
 @pytest.fixture
 def faulty(monkeypatch: pytest.MonkeyPatch) -> FaultyOS:
+    """The log's system calls, failing where a test says; the log appends at the end of the
+    file, so that a write budget fails the records' bytes (not zeros written ahead of them,
+    which :func:`test_no_room_for_zeros_ahead_still_takes_the_record` covers)."""
     fake = FaultyOS()
     monkeypatch.setattr(wal_log, "os", fake)
+    monkeypatch.setattr(wal_log, "PREALLOCATE_BYTES", 0)
     return fake
 
 
@@ -353,15 +367,15 @@ def test_an_interrupt_mid_write_is_undone_too(tmp_path: Path, faulty: FaultyOS) 
     files = snapshot(tmp_path)
     wal = WriteAheadLog(tmp_path)
 
-    def write_then_interrupt(fd: int, data: Any) -> int:
-        os.write(fd, memoryview(data)[:7])
+    def write_then_interrupt(fd: int, data: Any, offset: int) -> int:
+        os.pwrite(fd, memoryview(data)[:7], offset)
         raise Interrupted
 
-    faulty.write = write_then_interrupt  # type: ignore[method-assign]
+    faulty.pwrite = write_then_interrupt  # type: ignore[method-assign]
     with pytest.raises(Interrupted):
         wal.append(records(2, start=50))
     assert snapshot(tmp_path) == files
-    del faulty.write
+    del faulty.pwrite
     assert wal.append(records(1, start=60)) == [5]
     wal.close()
     assert read_all(tmp_path) == [*acked, *records(1, start=60)]
