@@ -5,10 +5,10 @@ Segment file ``<first_seq:020d>.seg``::
     header  16 bytes   magic b"CGOSWAL1" | u32 format version | u32 reserved (0)
     frame*             u32 payload length | u64 seq | u32 crc32 | payload
 
-All integers little-endian. The current segment may end in zeros written ahead of its frames
-(see :data:`memory.wal.log.PREALLOCATE_BYTES`); a scan takes them as its end. The CRC32 (zlib) covers the length, the sequence number and the
-payload, so a damaged length field is caught as surely as a damaged payload. Sequence numbers
-increase by exactly one from frame to frame and across segments.
+All integers little-endian. The current segment may end in zeros written ahead of its frames (see
+:data:`memory.wal.log.PREALLOCATE_BYTES`); a scan takes them as its end. The CRC32 (zlib) covers the
+length, the sequence number and the payload, so a damaged length field is caught as surely as a
+damaged payload. Sequence numbers increase by exactly one from frame to frame and across segments.
 
 Format versions: 1 (the first; its frames are laid out as in 2) and 2 (the current one, which
 added the expire operation, ``skill`` entries and the ``vf``/``vt`` validity keys; see

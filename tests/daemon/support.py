@@ -167,7 +167,8 @@ class TcpProxy:
         self.upstream = upstream
         self.port = 0
         self._server: asyncio.Server | None = None
-        self._transports: list[asyncio.BaseTransport] = []
+        self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+        """Each live connection: its client's side and the upstream side."""
         self._handlers: set[asyncio.Task[Any]] = set()
 
     async def __aenter__(self) -> TcpProxy:
@@ -193,7 +194,8 @@ class TcpProxy:
         except OSError:  # nothing listens upstream: refuse this one too
             writer.transport.abort()
             return
-        self._transports += [writer.transport, up_writer.transport]
+        pair = (writer, up_writer)
+        self._pairs.add(pair)
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError, OSError):
@@ -202,12 +204,16 @@ class TcpProxy:
                     await sink.drain()
             sink.transport.abort()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        finally:
+            self._pairs.discard(pair)
 
     def cut(self) -> None:
-        for transport in self._transports:
-            transport.abort()  # a reset, no goodbye
-        self._transports.clear()
+        for client, upstream in self._pairs:
+            client.transport.abort()  # a reset, no goodbye
+            upstream.transport.abort()
+        self._pairs.clear()
 
 
 # -- the daemon ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from tests.daemon.support import (
     Client,
     DaemonProcess,
     Mosquitto,
+    TcpProxy,
     daemon_config,
     drain,
     external_agent,
@@ -291,53 +292,10 @@ async def test_a_crash_leaves_the_status_offline(
 # -- another connection with the daemon's client id ---------------------------------------------
 
 
-class TakeoverProxy:
-    """127.0.0.1:``port`` forwarded to ``upstream``; :meth:`take_over` does to each connection
-    what a broker that says why does to a session another client takes: an MQTT 5 DISCONNECT
-    with reason code 0x8E (session taken over), then the connection closes."""
-
-    def __init__(self, upstream: int) -> None:
-        self.upstream = upstream
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
-        self._handlers: set[asyncio.Task[Any]] = set()
-
-    async def __aenter__(self) -> TakeoverProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for client, upstream in self._pairs:
-            client.transport.abort()
-            upstream.transport.abort()
-        if self._handlers:  # each ends once its sockets are gone
-            await asyncio.wait(self._handlers, timeout=5)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        handler = asyncio.current_task()
-        assert handler is not None
-        self._handlers.add(handler)
-        handler.add_done_callback(self._handlers.discard)
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
-        pair = (writer, up_writer)
-        self._pairs.add(pair)
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.close()
-
-        try:
-            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        finally:
-            self._pairs.discard(pair)
+class TakeoverProxy(TcpProxy):
+    """A :class:`TcpProxy` whose :meth:`take_over` does to each connection what a broker that
+    says why does to a session another client takes: an MQTT 5 DISCONNECT with reason code 0x8E
+    (session taken over), then the connection closes."""
 
     async def take_over(self) -> int:
         """Take every live connection over; how many there were."""
