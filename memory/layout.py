@@ -149,7 +149,7 @@ def _holds_a_memory(layout: Layout) -> list[str]:
         found.append(layout.records.name)
     if layout.wal.is_dir():
         for path in layout.wal.iterdir():
-            # a log that holds no record (segments with a header only) holds nothing to misread
+            # a log that holds no record (segments of a header and zeros) holds nothing to misread
             empty = path.suffix == SEGMENT_SUFFIX and not holds_records(path.read_bytes())
             if not empty:
                 found.append("wal/ with records")

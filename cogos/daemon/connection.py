@@ -364,15 +364,22 @@ class MqttConnection:
         paho = self._paho
         if paho is None:
             return
+        if self._queue and len(self._in_flight) < IN_FLIGHT:
+            self._send_queued(paho)
+        if len(self._queue) < self.outgoing_size:
+            self._room.set()
+
+    def _send_queued(self, paho: mqtt.Client) -> None:
+        """Hand paho what the window has room for, and have it written at once.
+
+        paho asks the event loop to watch the socket for room before it writes (aiomqtt's
+        callback, through call_soon_threadsafe): two turns of the loop and a self-pipe write per
+        message. Here the messages are written at once instead; the loop is asked only for what
+        the socket did not take (see :func:`_write_now`).
+        """
         queue, in_flight = self._queue, self._in_flight
         mqtt5 = self.broker.mqtt5
         now = asyncio.get_running_loop().time()
-        if not queue or len(in_flight) >= IN_FLIGHT:
-            return
-        # paho asks the event loop to watch the socket for room before it writes (aiomqtt's
-        # callback, through call_soon_threadsafe): two turns of the loop and a self-pipe write
-        # per message. Here the messages are written at once instead; the loop is asked only
-        # for what the socket did not take (see _write_now).
         wants_write = paho.on_socket_register_write
         asked: list[Any] = []
         paho.on_socket_register_write = lambda client, userdata, sock: asked.append(sock)
@@ -399,8 +406,6 @@ class MqttConnection:
             paho.on_socket_register_write = wants_write
             if asked:
                 _write_now(paho, wants_write, asked[-1])
-        if len(queue) < self.outgoing_size:
-            self._room.set()
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, *_: Any) -> None:
         """paho: message ``mid`` is done (a QoS 0 one written, a QoS 1 one acknowledged)."""

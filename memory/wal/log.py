@@ -144,7 +144,7 @@ class _Current:
     size: int
     """Bytes of the segment's header and frames: where the next frame goes."""
     version: int
-    allocated: int = 0
+    allocated: int
     """Bytes in the file: ``size`` and the zeros written ahead of it."""
 
 
@@ -185,12 +185,8 @@ class WriteAheadLog:
         segment_bytes: int = 64 * 1024 * 1024,
         on_record: Callable[[int, memoryview], None] | None = None,
         defer_truncation: bool = False,
-        preallocate: int | None = None,
     ) -> None:
         """Open (recovering) the log in ``directory``.
-
-        ``preallocate``: bytes of zeros kept written ahead of the records (default
-        :data:`PREALLOCATE_BYTES`; 0 appends at the end of the file).
 
         ``on_record`` sees every intact record during the recovery scan, so that a caller can
         learn what it needs (the memory OS: the last checkpoint) without reading the log twice.
@@ -204,7 +200,7 @@ class WriteAheadLog:
         self.directory = Path(directory)
         self.durability = Durability(durability)
         self.segment_bytes = segment_bytes
-        self.preallocate = PREALLOCATE_BYTES if preallocate is None else preallocate
+        self.preallocate = PREALLOCATE_BYTES  # (0: append at the end of the file)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._current: _Current | None = None
         self._unsynced = False

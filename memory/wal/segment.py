@@ -233,7 +233,11 @@ _ZERO_HEADER = bytes(FRAME_HEADER.size)
 
 
 def _only_zeros(view: memoryview, offset: int) -> bool:
-    """Whether every byte from ``offset`` on is zero (cheap unless the frame header there is)."""
+    """Whether every byte from ``offset`` on is zero.
+
+    Asked only where a frame fails to parse, which an all-zero header always does: its checksum
+    field is 0, and the CRC of a zero length and sequence number is not.
+    """
     if view[offset : offset + FRAME_HEADER.size] != _ZERO_HEADER[: len(view) - offset]:
         return False
     return not np.frombuffer(view, dtype=np.uint8, offset=offset).any()
@@ -262,8 +266,6 @@ def scan(
     torn: str | None = None
     header_size = FRAME_HEADER.size
     while offset < size:
-        if _only_zeros(view, offset):
-            break  # room written ahead of the records: the log ends here
         if offset + header_size > size:
             torn = "incomplete frame header"
         else:
@@ -277,6 +279,9 @@ def scan(
                     torn = "checksum mismatch"
                 elif fseq != seq:  # an intact frame out of sequence: no torn write does that
                     raise WALCorruptionError(path, offset, f"sequence {fseq}, expected {seq}", seq)
+        if torn is not None and _only_zeros(view, offset):
+            torn = None  # room written ahead of the records: the log ends here
+            break
         if torn is not None:
             found = find_valid_frame(view, offset, seq)
             if found is not None:
