@@ -58,15 +58,18 @@ def test_forget_is_a_soft_delete_with_as_of(tmp_path: Path) -> None:
 
 
 def test_ttl_expiry_and_compaction(tmp_path: Path) -> None:
+    """Validity is given in the entries' own times, so that nothing waits on the clock: the
+    short-lived entry was valid from now-10 to now-5, the lasting one from now-9 on."""
     now = time.time()
     with open_mem(tmp_path, lifecycle=LifecycleConfig(expired_retention=10)) as m:
-        short = m.remember(Entry("text", text="the oven is on", ttl=0.2, vector=vec(1)))
-        lasting = m.remember(Entry("text", text="the house is blue", vector=vec(2)))
-        assert {i.id for i in m.recent(10)} == {short, lasting}
-        time.sleep(0.3)
+        short = m.remember(
+            Entry("text", text="the oven is on", time=now - 10, ttl=5, vector=vec(1))
+        )
+        lasting = m.remember(Entry("text", text="the house is blue", time=now - 9, vector=vec(2)))
+        assert {i.id for i in m.recent(10, {"as_of": now - 7})} == {short, lasting}
         assert [i.id for i in m.recent(10)] == [lasting]
         assert short not in [h.item.id for h in m.search(vec(1), k=5)]
-        assert [i.id for i in m.recent(10, {"as_of": now + 0.1})] == [lasting, short]
+        assert [i.id for i in m.recent(10, {"as_of": now - 6})] == [lasting, short]
         assert m.compact()["expired"] == 0, "within retention: kept for 'as of' queries"
         result = m.compact(now=time.time() + 60)
         assert result["expired"] == 1 and result["removed"] == 1
