@@ -53,7 +53,7 @@ def put_body(entry: Entry) -> dict[str, Any]:
     if entry.text:
         body["x"] = entry.text
     if entry.facts:
-        body["f"] = [list(a) for a in entry.facts]
+        body["f"] = list(map(list, entry.facts))
     if entry.metadata:
         body["m"] = entry.metadata
     if entry.episode is not None:
@@ -118,7 +118,7 @@ def entry_of(body: dict[str, Any], vector: Vector | None) -> Entry:
         kind=body["k"],
         text=body.get("x", ""),
         vector=vector,
-        facts=tuple(tuple(a) for a in body.get("f", ())),
+        facts=tuple(map(tuple, body.get("f", ()))),
         metadata=body.get("m", {}),
         episode=body.get("e"),
         agent=body.get("a"),

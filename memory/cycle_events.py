@@ -24,7 +24,7 @@ def event_from_cycle(record: CycleRecord) -> Entry:
     return Entry(
         kind="event",
         text=text,
-        facts=tuple(sorted(record.percept.facts)),
+        facts=record.percept.sorted_facts(),
         episode=record.episode_id or f"{record.agent}:{record.episode}",
         agent=record.agent,
         time=record.timestamp,

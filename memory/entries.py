@@ -11,12 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from memory.records import Atom
+
+_ARGUMENTS = itemgetter(slice(1, None))
+"""A fact's arguments (all but its predicate)."""
 
 EntryKind = Literal["event", "fact", "text", "skill"]
 ENTRY_KINDS: tuple[EntryKind, ...] = ("event", "fact", "text", "skill")
@@ -69,9 +74,11 @@ class Entry:
 
     def all_entities(self) -> list[str]:
         """Entities the graph links this entry to: every fact argument, plus ``entities``."""
-        seen = dict.fromkeys(arg for atom in self.facts for arg in atom[1:])
-        seen.update(dict.fromkeys(self.entities))
-        return list(seen)
+        # map / chain keep the loop in C: a cycle's event holds ~150 facts, and the applier
+        # thread computes this for every entry while the daemon waits for the GIL
+        return list(
+            dict.fromkeys(chain(chain.from_iterable(map(_ARGUMENTS, self.facts)), self.entities))
+        )
 
 
 @dataclass(frozen=True)

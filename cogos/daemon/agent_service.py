@@ -189,6 +189,8 @@ class AgentService:
                     await reply(await self._answer(command, fingerprint))
                 finally:
                     await self._publish_action()
+                if self.pending is not None:  # while the environment acts: what the next
+                    self.pending.percept.sorted_facts()  # observation's record will need
             except Exception:  # the reply could not be queued (a bug): logged, and go on
                 log.exception("agent %s: replying to %s failed", self.name, type(command).__name__)
 

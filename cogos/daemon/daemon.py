@@ -30,6 +30,7 @@ import aiomqtt
 from cogos.daemon.agent_service import AgentService, encode
 from cogos.daemon.bridge import BusBridge
 from cogos.daemon.broker import EmbeddedBroker
+from cogos.daemon.collector import settle_collector
 from cogos.daemon.config import DaemonConfig
 from cogos.daemon.connection import MqttConnection, Outgoing
 from cogos.daemon.probe import NameProbe
@@ -322,6 +323,7 @@ class Daemon:
                         into=spec.bridge.into,
                         publish=self._bridge_publisher(service.name),
                     )
+            settle_collector()  # the agents are built: what they hold lives as long as we do
             loop = asyncio.get_running_loop()
             tasks.append(loop.create_task(self.connection.run(), name="mqtt"))
             tasks.append(loop.create_task(self._metrics(), name="metrics"))

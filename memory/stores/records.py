@@ -76,15 +76,23 @@ def _date_words(day: int) -> str:
     return f"{when.day} {when:%B %Y}"
 
 
-def edges_for(seq: int, entry: Entry, previous_event: int | None) -> list[Edge]:
-    """The graph edges one stored entry creates."""
+ENTITY_PREFIX = "entity:"
+"""An entity's node name is this and the entity's name (a store may build it in SQL)."""
+
+
+def edges_for(
+    seq: int, entry: Entry, previous_event: int | None, entities: Sequence[str] | None = None
+) -> list[Edge]:
+    """The graph edges one stored entry creates (``entities``: its ``all_entities()``)."""
     node = f"{entry.kind}:{seq}"
     edges: list[Edge] = []
     if entry.kind == "event" and entry.episode is not None:
         edges.append((f"episode:{entry.episode}", node, "has"))
         if previous_event is not None:
             edges.append((f"event:{previous_event}", node, "next"))
-    edges.extend((node, f"entity:{name}", "about") for name in entry.all_entities())
+    if entities is None:
+        entities = entry.all_entities()
+    edges.extend([(node, f"{ENTITY_PREFIX}{name}", "about") for name in entities])
     if entry.decision is not None:
         edges.append((node, f"decision:{seq}", "decided"))
     return edges

@@ -1,6 +1,6 @@
 """SQLite record store through sqlite-utils.
 
-Schema version 3 (created idempotently by :meth:`SqliteRecordStore.setup`, which also migrates
+Schema version 4 (created idempotently by :meth:`SqliteRecordStore.setup`, which also migrates
 older files in place)::
 
     items(id INTEGER PRIMARY KEY, kind, text, facts JSON, metadata JSON, episode, agent, time,
@@ -12,7 +12,8 @@ older files in place)::
     decisions(id INTEGER PRIMARY KEY, record JSON)
     vectors(id INTEGER PRIMARY KEY, v BLOB)  -- each item's vector (float32), from version 3: the
                                            -- vector index can be rebuilt from them
-    edges(src, dst, kind, seq)
+    edges(src, dst, kind, seq)             -- seq: the entry that made the edge; indexed by seq,
+                                           -- and 'next' edges by src and by dst (version 4)
     meta(key PRIMARY KEY, value)           -- last_applied_seq, schema_version
 
 The FTS index is updated by triggers inside the same transaction as the rows, so lexical
@@ -46,6 +47,7 @@ from memory.fastjson import dumps
 from memory.stores.records import (
     COLUMNS,
     DEFAULT_DOC_FIELDS,
+    ENTITY_PREFIX,
     Edge,
     RecordStore,
     Where,
@@ -54,7 +56,7 @@ from memory.stores.records import (
     edges_for,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _ITEM_COLUMNS = (
     "id, kind, text, facts, metadata, episode, agent, time, has_vector, deleted_by,"
     " valid_from, valid_to"
@@ -187,8 +189,15 @@ class SqliteRecordStore(RecordStore):
                 items.enable_fts(["doc"], create_triggers=False, tokenize="porter")
             db.table("items").create_index(["kind", "id"], if_not_exists=True)
             db.table("items").create_index(["episode", "id"], if_not_exists=True)
-            db.table("edges").create_index(["src"], if_not_exists=True)
-            db.table("edges").create_index(["dst"], if_not_exists=True)
+            # edges are found by the entry that made them, and 'next' edges by either end (to
+            # bridge a compacted event); an index of every edge's ends cost ~3x at ingest
+            db.execute("CREATE INDEX IF NOT EXISTS edges_seq ON edges (seq)")
+            db.execute(
+                "CREATE INDEX IF NOT EXISTS edges_next_src ON edges (src) WHERE kind = 'next'"
+            )
+            db.execute(
+                "CREATE INDEX IF NOT EXISTS edges_next_dst ON edges (dst) WHERE kind = 'next'"
+            )
         meta = {r["key"]: r["value"] for r in db.table("meta").rows}
         version = int(meta.get("schema_version", "0"))
         if version > SCHEMA_VERSION:
@@ -198,9 +207,12 @@ class SqliteRecordStore(RecordStore):
             )
         if version < SCHEMA_VERSION:
             with db.atomic():
-                db.execute("UPDATE items SET valid_from = time WHERE valid_from IS NULL")
-                db.execute("UPDATE items SET doc = text WHERE doc IS NULL")
-                db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+                if version < 3:
+                    db.execute("UPDATE items SET valid_from = time WHERE valid_from IS NULL")
+                    db.execute("UPDATE items SET doc = text WHERE doc IS NULL")
+                    db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+                db.execute("DROP INDEX IF EXISTS idx_edges_src")  # version 3 -> 4
+                db.execute("DROP INDEX IF EXISTS idx_edges_dst")
                 db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
                 )
@@ -243,6 +255,7 @@ class SqliteRecordStore(RecordStore):
         vectors: list[tuple[int, bytes]] = []
         edges: list[Edge] = []
         edge_rows: list[tuple[str, str, str, int]] = []
+        about_rows: list[tuple[str, str, int, str]] = []  # node, prefix, seq, entities (JSON)
         deletes: list[tuple[int, int]] = []
         expires: list[tuple[float, int]] = []
         last_event = dict(self._last_event)
@@ -270,9 +283,13 @@ class SqliteRecordStore(RecordStore):
                     decisions.append((op.seq, dumps(entry.decision)))
                 if op.vector is not None:
                     vectors.append((op.seq, np.asarray(op.vector, dtype="<f4").tobytes()))
-                new = edges_for(op.seq, entry, previous)
+                entities = entry.all_entities()
+                new = edges_for(op.seq, entry, previous, entities)
                 edges.extend(new)
-                edge_rows.extend((s, d, k, op.seq) for s, d, k in new)
+                edge_rows.extend([(*edge, op.seq) for edge in new if edge[2] != "about"])
+                if entities:
+                    node = f"{entry.kind}:{op.seq}"
+                    about_rows.append((node, ENTITY_PREFIX, op.seq, dumps(entities)))
             elif op.op == OP_DELETE:
                 deletes.append((op.seq, int(op.body["id"])))
             elif op.op == OP_EXPIRE:
@@ -300,6 +317,14 @@ class SqliteRecordStore(RecordStore):
             if edge_rows:
                 conn.executemany(
                     "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, ?, ?)", edge_rows
+                )
+            if about_rows:
+                # an event is about ~45 entities: SQLite expands them from one JSON array each,
+                # outside the GIL, at a third of the cost of binding every row from Python
+                conn.executemany(
+                    "INSERT INTO edges (src, dst, kind, seq)"
+                    " SELECT ?1, ?2 || value, 'about', ?3 FROM json_each(?4)",
+                    about_rows,
                 )
             if deletes:
                 conn.executemany(
@@ -376,9 +401,10 @@ class SqliteRecordStore(RecordStore):
                     "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, 'next', ?)",
                     [(b, a, by) for b in before for a in after],
                 )
-                db.execute("DELETE FROM edges WHERE src = ? OR dst = ?", [node, node])
-                db.execute("DELETE FROM edges WHERE src = ?", [f"decision:{item}"])
-                db.execute("DELETE FROM edges WHERE dst = ?", [f"decision:{item}"])
+                # every edge at the node is the item's own (seq), or a 'next' edge of its chain
+                db.execute("DELETE FROM edges WHERE seq = ?", [item])
+                db.execute("DELETE FROM edges WHERE kind = 'next' AND src = ?", [node])
+                db.execute("DELETE FROM edges WHERE kind = 'next' AND dst = ?", [node])
                 db.execute("DELETE FROM decisions WHERE id = ?", [item])
                 db.execute("DELETE FROM vectors WHERE id = ?", [item])
                 db.execute(

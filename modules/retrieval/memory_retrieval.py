@@ -81,7 +81,7 @@ class MemoryRetrieval(Module):
             return []
         items: list[RetrievedItem] = []
         if self.context is None:
-            self.context = context_signature(sorted(wm.percept.facts))
+            self.context = context_signature(wm.percept.sorted_facts())
             wm.notes["memory.context"] = self.context
             if self.opts.knowledge:
                 known = await asyncio.to_thread(memory.knowledge, self.context)

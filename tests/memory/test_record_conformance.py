@@ -120,3 +120,49 @@ def test_setup_is_idempotent_and_state_persists(tmp_path: Path) -> None:
         assert s.last_applied_seq == 5 and s.count() == 5
         s.apply([put(6, Entry("event", text="x", episode="e2"))])
         assert ("event:5", "event:6", "next") in s.edges()
+
+
+def test_stored_edges_are_the_edges_apply_returned(store: RecordStore) -> None:
+    """The store expands entity edges itself; what it keeps must be what the graph was given."""
+    odd = ["it's", 'say "hi"', "naïve", "a b", "[x]", "c0_0"]
+    returned = store.apply(
+        [
+            *ops(),
+            put(6, Entry("event", episode="e1", facts=[("saw", *odd), ("at", "c0_0")])),
+            put(7, Entry("fact", entities=["apple", "it's"])),
+        ]
+    )
+    assert ("event:6", "entity:it's", "about") in returned
+    assert ("event:6", "entity:naïve", "about") in returned
+    assert sorted(store.edges()) == sorted(returned)
+    assert [e for e in returned if e[0] == "event:6" and e[2] == "about"] == [
+        ("event:6", f"entity:{name}", "about") for name in odd
+    ]
+
+
+def test_compact_bridges_the_episode_chain(store: RecordStore) -> None:
+    chain = [put(i, Entry("event", episode="e", facts=[("at", f"c{i}")])) for i in range(1, 5)]
+    store.apply(chain)
+    store.apply([LogOp(5, OP_DELETE, {"id": 2}, None), LogOp(6, OP_DELETE, {"id": 3}, None)])
+    assert store.compact() == 2
+    edges = set(store.edges())
+    assert ("event:1", "event:4", "next") in edges
+    assert not any({"event:2", "event:3"} & {s, d} for s, d, _ in edges)
+    assert ("event:4", "entity:c4", "about") in edges and ("episode:e", "event:4", "has") in edges
+
+
+def test_a_version_3_file_gets_version_4_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    with SqliteRecordStore(path) as s:
+        s.apply(ops())
+        s.db.execute("DROP INDEX edges_seq")
+        s.db.execute("CREATE INDEX idx_edges_src ON edges (src)")
+        s.db.execute("CREATE INDEX idx_edges_dst ON edges (dst)")
+        s.db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with SqliteRecordStore(path) as s:
+        indexes = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"edges_seq", "edges_next_src", "edges_next_dst"} <= indexes
+        assert not {"idx_edges_src", "idx_edges_dst"} & indexes
+        version = s.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert version[0] == "4"
+        assert s.count() == 5 and ("event:1", "event:2", "next") in set(s.edges())
