@@ -33,6 +33,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,85 @@ _STOPWORDS = frozenset(
         "your",
     ]
 )
+
+
+@dataclass
+class _Rows:
+    """One batch of log operations as rows, by table; written in one transaction."""
+
+    items: list[tuple[Any, ...]] = field(default_factory=list)
+    decisions: list[tuple[int, str]] = field(default_factory=list)
+    vectors: list[tuple[int, bytes]] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    """Every new edge, for the graph view."""
+    edge_rows: list[tuple[str, str, str, int]] = field(default_factory=list)
+    about_rows: list[tuple[str, str, int, str]] = field(default_factory=list)
+    """``(node, entity prefix, seq, the entities as a JSON array)``: expanded by SQLite."""
+    deletes: list[tuple[int, int]] = field(default_factory=list)
+    expires: list[tuple[float, int]] = field(default_factory=list)
+
+    def put(self, op: LogOp, entry: Entry, previous: int | None, doc_fields: Sequence[str]) -> None:
+        self.items.append(
+            (
+                op.seq,
+                entry.kind,
+                entry.text,
+                dumps(entry.facts) if entry.facts else None,
+                dumps(entry.metadata) if entry.metadata else None,
+                entry.episode,
+                entry.agent,
+                entry.time,
+                int(op.vector is not None),
+                entry.effective_valid_from,
+                entry.effective_valid_to,
+                doc_text(entry, doc_fields),
+            )
+        )
+        if entry.decision is not None:
+            self.decisions.append((op.seq, dumps(entry.decision)))
+        if op.vector is not None:
+            self.vectors.append((op.seq, np.asarray(op.vector, dtype="<f4").tobytes()))
+        entities = entry.all_entities()
+        new = edges_for(op.seq, entry, previous, entities)
+        self.edges.extend(new)
+        self.edge_rows.extend([(*edge, op.seq) for edge in new if edge[2] != "about"])
+        if entities:
+            node = f"{entry.kind}:{op.seq}"
+            self.about_rows.append((node, ENTITY_PREFIX, op.seq, dumps(entities)))
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO items (id, kind, text, facts, metadata, episode, agent, time,"
+            " has_vector, valid_from, valid_to, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.items,
+        )
+        if self.items:
+            conn.execute(
+                "INSERT INTO items_fts (rowid, doc) SELECT id, doc FROM items"
+                " WHERE id >= ? AND id <= ?",
+                [self.items[0][0], self.items[-1][0]],
+            )
+        statements: list[tuple[str, list[Any]]] = [
+            ("INSERT INTO decisions (id, record) VALUES (?, ?)", self.decisions),
+            ("INSERT INTO vectors (id, v) VALUES (?, ?)", self.vectors),
+            ("INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, ?, ?)", self.edge_rows),
+            # an event is about ~45 entities: SQLite expands them from one JSON array each,
+            # outside the GIL, at a third of the cost of binding every row from Python
+            (
+                "INSERT INTO edges (src, dst, kind, seq)"
+                " SELECT ?1, ?2 || value, 'about', ?3 FROM json_each(?4)",
+                self.about_rows,
+            ),
+            ("UPDATE items SET deleted_by = ? WHERE id = ? AND deleted_by IS NULL", self.deletes),
+            (
+                "UPDATE items SET valid_to = ?1 WHERE id = ?2"
+                " AND (valid_to IS NULL OR valid_to > ?1)",
+                self.expires,
+            ),
+        ]
+        for sql, rows in statements:
+            if rows:
+                conn.executemany(sql, rows)
 
 
 class SqliteRecordStore(RecordStore):
@@ -250,98 +330,26 @@ class SqliteRecordStore(RecordStore):
         ops = [op for op in ops if op.seq > self._last_applied]
         if not ops:
             return []
-        items: list[tuple[Any, ...]] = []
-        decisions: list[tuple[int, str]] = []
-        vectors: list[tuple[int, bytes]] = []
-        edges: list[Edge] = []
-        edge_rows: list[tuple[str, str, str, int]] = []
-        about_rows: list[tuple[str, str, int, str]] = []  # node, prefix, seq, entities (JSON)
-        deletes: list[tuple[int, int]] = []
-        expires: list[tuple[float, int]] = []
+        rows = _Rows()
         last_event = dict(self._last_event)
         for op in ops:
             if op.op == OP_PUT:
                 entry = entry_of(op.body, None)
-                previous = self._chain(entry, op.seq, last_event)
-                items.append(
-                    (
-                        op.seq,
-                        entry.kind,
-                        entry.text,
-                        dumps(entry.facts) if entry.facts else None,
-                        dumps(entry.metadata) if entry.metadata else None,
-                        entry.episode,
-                        entry.agent,
-                        entry.time,
-                        int(op.vector is not None),
-                        entry.effective_valid_from,
-                        entry.effective_valid_to,
-                        doc_text(entry, self.doc_fields),
-                    )
-                )
-                if entry.decision is not None:
-                    decisions.append((op.seq, dumps(entry.decision)))
-                if op.vector is not None:
-                    vectors.append((op.seq, np.asarray(op.vector, dtype="<f4").tobytes()))
-                entities = entry.all_entities()
-                new = edges_for(op.seq, entry, previous, entities)
-                edges.extend(new)
-                edge_rows.extend([(*edge, op.seq) for edge in new if edge[2] != "about"])
-                if entities:
-                    node = f"{entry.kind}:{op.seq}"
-                    about_rows.append((node, ENTITY_PREFIX, op.seq, dumps(entities)))
+                rows.put(op, entry, self._chain(entry, op.seq, last_event), self.doc_fields)
             elif op.op == OP_DELETE:
-                deletes.append((op.seq, int(op.body["id"])))
+                rows.deletes.append((op.seq, int(op.body["id"])))
             elif op.op == OP_EXPIRE:
-                expires.append((float(op.body["valid_to"]), int(op.body["id"])))
+                rows.expires.append((float(op.body["valid_to"]), int(op.body["id"])))
             elif op.op != OP_CHECKPOINT:
                 raise UnknownOperationError(op.seq, op.op)
-        conn = self.db.conn
         with self.db.atomic():
-            conn.executemany(
-                "INSERT INTO items (id, kind, text, facts, metadata, episode, agent, time,"
-                " has_vector, valid_from, valid_to, doc)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                items,
-            )
-            if items:
-                conn.execute(
-                    "INSERT INTO items_fts (rowid, doc) SELECT id, doc FROM items"
-                    " WHERE id >= ? AND id <= ?",
-                    [items[0][0], items[-1][0]],
-                )
-            if decisions:
-                conn.executemany("INSERT INTO decisions (id, record) VALUES (?, ?)", decisions)
-            if vectors:
-                conn.executemany("INSERT INTO vectors (id, v) VALUES (?, ?)", vectors)
-            if edge_rows:
-                conn.executemany(
-                    "INSERT INTO edges (src, dst, kind, seq) VALUES (?, ?, ?, ?)", edge_rows
-                )
-            if about_rows:
-                # an event is about ~45 entities: SQLite expands them from one JSON array each,
-                # outside the GIL, at a third of the cost of binding every row from Python
-                conn.executemany(
-                    "INSERT INTO edges (src, dst, kind, seq)"
-                    " SELECT ?1, ?2 || value, 'about', ?3 FROM json_each(?4)",
-                    about_rows,
-                )
-            if deletes:
-                conn.executemany(
-                    "UPDATE items SET deleted_by = ? WHERE id = ? AND deleted_by IS NULL", deletes
-                )
-            if expires:
-                conn.executemany(
-                    "UPDATE items SET valid_to = ?1 WHERE id = ?2"
-                    " AND (valid_to IS NULL OR valid_to > ?1)",
-                    expires,
-                )
-            conn.execute(
+            rows.write(self.db.conn)
+            self.db.execute(
                 "UPDATE meta SET value = ? WHERE key = 'last_applied_seq'", [str(ops[-1].seq)]
             )
         self._last_applied = ops[-1].seq
         self._last_event = last_event
-        return edges
+        return rows.edges
 
     def make_durable(self) -> None:
         if self.path != ":memory:":
