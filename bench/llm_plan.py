@@ -1,32 +1,35 @@
-"""LLM+P-style evaluation: the LLM alone (`llm`) against LLM goal + planner (`neuro_symbolic`).
+"""Natural language to verified plans, on LLM+P's problem set: LLM alone, LLM+P, and CogOS.
 
-    python bench/llm_plan.py --llm MODEL.yaml [--quick]      # MODEL.yaml has an `llm:` section
-    python bench/llm_plan.py --oracle [--quick]   # harness check: scripted oracle, NOT a model
+    python bench/llm_plan.py --data DIR --llm MODEL.yaml [--domains a,b] [--tasks N] [--quick]
+                             [--resume FILE] [--timeout S] [--household EPISODES]
+    python bench/llm_plan.py --data DIR --oracle --quick    # harness check: NOT a model
 
-Needs a configured chat model (or COGOS_LLM_CONFIG naming the YAML). Two task sets:
+``DIR`` holds domain folders laid out as LLM+P's ``domains/`` (Liu et al. 2023, repository
+``Cranial-XIX/llm-pddl``): ``domain.pddl``, ``domain.nl``, ``p_example.nl`` / ``.pddl`` (/ ``.sol``)
+and ``pNN.nl`` with its ground truth ``pNN.pddl``; or ``DIR`` is one such folder. The data set is
+read where it lies, never copied. For each task, three methods:
 
-* **IPC problems with natural-language descriptions** (blocksworld and gripper from
-  ``modules/planning/ipc.py``): the problem's objects, initial state and goal are described in
-  English. ``llm``: the model writes the whole plan as a list of actions, checked by replaying it
-  against the domain from the true initial state to the true goal. ``neuro_symbolic``: the model
-  translates the goal into PDDL atoms (``modules.llm.reasoning.translate_goal``, with repair), Fast
-  Downward plans from the known initial state, and the plan is checked the same way (LLM+P,
-  Liu et al. 2023).
-* **Household tasks** (``config/household.yaml``) when the household environment is present:
-  ``cogos.runner`` runs the ``llm`` policy and ``neuro_symbolic`` (``llm.goal`` + planner) with
-  the model, success per task family.
+* ``llm``: the model writes the plan itself (the example's plan in the prompt when there is one);
+* ``llm_p``: LLM+P, one shot: the model writes the problem's PDDL (the worked example in the
+  prompt), Fast Downward solves it; no constraint, no feedback;
+* ``cogos``: :func:`modules.llm.nl_planning.plan_from_text`: constrained translation sentence by
+  sentence, checked, solved, the planner's verdict fed back (3 rounds), subgoals after a timeout.
 
-Figures (last line: one JSON object): success rate per task set and method, tokens and seconds per
-task, beside published anchors: LLM+P solves blocksworld 90%, grippers 95%, storage 85%, barman
-20%, while GPT-4 planning alone averages about 12% (Liu et al., 2023).
+Success: the plan is valid for the **ground-truth** problem (unified-planning's validator). Also
+per task: plan length against Fast Downward's on the ground truth, tokens, seconds, repairs. One
+JSON line per task as it finishes (also appended to ``--resume FILE``, whose tasks a later run
+skips), a progress bar, a table per domain, and the usual last JSON line. Published anchors
+(GPT-4): LLM+P blocksworld 90 %, grippers 95 %, storage 85 %, barman 20 %; GPT-4 alone ~12 %.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,158 +38,320 @@ from typing import Any
 import _no_shadow  # noqa: F401  (before any project import: see the file)
 import yaml
 from pydantic import BaseModel
+from tqdm import tqdm
 
 from cogos.config import LLMSpec
 from modules.llm.chat import build_chat_model
-from modules.llm.client import LLMCallError, LLMClient, LLMOutputError
-from modules.llm.reasoning import translate_goal
-from modules.planning.domain import Domain, load_domain
+from modules.llm.client import LLMClient, LLMError
+from modules.llm.example_alignment import align
+from modules.llm.nl_planning import plan_from_text
+from modules.llm.problem_translation import WorkedExample, object_types, objects_answer_for
+from modules.llm.task_text import lift
+from modules.planning.domain import Domain, DomainError
 from modules.planning.engine import PlannerWorker, PlanRequest
-from modules.planning.ipc import GeneratedProblem, blocksworld_instance, gripper_instance
+from modules.planning.problem_parts import ProblemParts, read_problem
+from modules.planning.results import GroundAction
+from modules.planning.validation import validate_plan
 
 ANCHORS = {
-    "llm_plus_p": {"blocksworld": 0.90, "grippers": 0.95, "storage": 0.85, "barman": 0.20},
+    "llm_plus_p_gpt4": {"blocksworld": 0.90, "grippers": 0.95, "storage": 0.85, "barman": 0.20},
     "gpt4_alone_mean": 0.12,
-    "source": "Liu et al., LLM+P (2023)",
+    "source": "Liu et al., LLM+P (2023), arXiv 2304.11477",
 }
+METHODS = ("llm", "llm_p", "cogos")
+_PDDL_PROBLEM = re.compile(r"\(\s*define\s*\(\s*problem\b", re.I)
 
 
 class PlanAnswer(BaseModel):
     plan: list[list[str]]
 
 
-def describe(problem: GeneratedProblem) -> str:
-    """The problem in plain English (what an LLM+P user would type)."""
-    objects = ", ".join(f"{n} ({t})" for n, t in problem.objects)
-    init = "; ".join(" ".join(a) for a in sorted(problem.init))
-    goal = "; ".join(" ".join(a) for a in sorted(problem.goal))
-    return (
-        f"Domain: {problem.domain}. Objects: {objects}. Initially the following hold: {init}. "
-        f"The goal is that the following hold: {goal}."
-    )
+# --- the data set ---------------------------------------------------------------------------
 
 
-def check_plan(
-    domain: Domain, problem: GeneratedProblem, plan: list[tuple[str, tuple[str, ...]]]
-) -> bool:
-    try:
-        end, failed = domain.replay(problem.init, tuple(plan))
-    except Exception:
-        return False
-    return failed is None and problem.goal <= end
+class DomainFolder:
+    """One domain folder of the data set, read in place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = path.name
+        self.domain_text = (path / "domain.pddl").read_text(encoding="utf-8")
+        self.domain = Domain.from_text(self.domain_text, str(path / "domain.pddl"))
+        described = path / "domain.nl"
+        self.described = described.read_text(encoding="utf-8") if described.exists() else None
+        example = path / "p_example.nl"
+        self.example = WorkedExample.load(example, self.domain) if example.exists() else None
+
+    def tasks(self) -> list[str]:
+        return sorted(
+            p.stem
+            for p in self.path.glob("p*.nl")
+            if p.stem != "p_example" and p.with_suffix(".pddl").exists()
+        )
+
+    def text(self, task: str) -> str:
+        return (self.path / f"{task}.nl").read_text(encoding="utf-8")
+
+    def truth_text(self, task: str) -> str:
+        return (self.path / f"{task}.pddl").read_text(encoding="utf-8")
+
+    def truth(self, task: str) -> ProblemParts:
+        return read_problem(
+            self.domain_text, self.truth_text(task), str(self.path / f"{task}.pddl")
+        )
 
 
-async def llm_alone(client: LLMClient, domain: Domain, problem: GeneratedProblem) -> dict[str, Any]:
-    actions = "\n".join(
-        f"- {s.name} with parameters {', '.join(s.params)}" for s in domain.schemas.values()
+def domain_folders(data: Path, names: list[str] | None) -> list[DomainFolder]:
+    if (data / "domain.pddl").exists():
+        return [DomainFolder(data)]
+    found = sorted(p for p in data.iterdir() if (p / "domain.pddl").exists())
+    if names:
+        known = {p.name: p for p in found}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ValueError(
+                f"{data}: no domain folder {', '.join(missing)} "
+                f"(found: {', '.join(known) or 'none'})"
+            )
+        found = [known[n] for n in names]
+    if not found:
+        raise ValueError(f"{data}: no domain folders (each holds a domain.pddl)")
+    return [DomainFolder(p) for p in found]
+
+
+# --- the three methods ------------------------------------------------------------------------
+
+
+def _score(folder: DomainFolder, task: str, plan: list[GroundAction] | None) -> dict[str, Any]:
+    if plan is None:
+        return {"ok": False, "plan_length": None, "why": "no plan"}
+    valid, why = validate_plan(folder.domain_text, folder.truth_text(task), plan)
+    return {"ok": valid, "plan_length": len(plan), "why": why}
+
+
+def _spent(client: LLMClient, before: tuple[int, int, int], started: float) -> dict[str, Any]:
+    u = client.usage
+    return {
+        "input_tokens": u.input_tokens - before[0],
+        "output_tokens": u.output_tokens - before[1],
+        "llm_calls": u.calls - before[2],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _mark(client: LLMClient) -> tuple[int, int, int]:
+    return client.usage.input_tokens, client.usage.output_tokens, client.usage.calls
+
+
+async def llm_alone(client: LLMClient, folder: DomainFolder, task: str) -> dict[str, Any]:
+    started, before = time.perf_counter(), _mark(client)
+    example = ""
+    if folder.example is not None:
+        example = f"\nAn example task:\n{folder.example.text.strip()}\n"
+        if folder.example.plan:
+            example += f"Its plan:\n{folder.example.plan.strip()}\n"
+    user = (
+        f"The domain:\n{folder.domain_text.strip()}\n\n{(folder.described or '').strip()}\n"
+        f"{example}\nThe task:\n{folder.text(task).strip()}\n\n"
+        'Reply with the plan as JSON: {"plan": [["action", "arg1", ...], ...]}'
     )
     system = "You are a planner. Answer with one JSON object and nothing else."
-    user = (
-        f"{describe(problem)}\nActions:\n{actions}\n"
-        'Reply with the plan: {"plan": [["action", "arg1", ...], ...]}'
-    )
-    started = time.perf_counter()
-    before = client.usage.input_tokens + client.usage.output_tokens
+    plan = None
     try:
         answer = await client.ask(system, user, PlanAnswer, what="plan")
-        plan = [(step[0], tuple(step[1:])) for step in answer.value.plan if step]
-        ok = check_plan(domain, problem, plan)
-    except (LLMOutputError, LLMCallError):
-        ok = False
-    return {
-        "ok": ok,
-        "seconds": time.perf_counter() - started,
-        "tokens": client.usage.input_tokens + client.usage.output_tokens - before,
-    }
+        plan = [
+            (step[0].lower(), tuple(a.lower() for a in step[1:]))
+            for step in answer.value.plan
+            if step
+        ]
+    except LLMError:
+        pass
+    return {**_score(folder, task, plan), **_spent(client, before, started)}
 
 
-async def llm_plus_planner(
-    client: LLMClient, domain: Domain, problem: GeneratedProblem, worker: PlannerWorker
+async def llm_plus_p(
+    client: LLMClient, folder: DomainFolder, task: str, worker: PlannerWorker, timeout: float
 ) -> dict[str, Any]:
-    started = time.perf_counter()
-    before = client.usage.input_tokens + client.usage.output_tokens
-    objects = dict(problem.objects)
-    try:
-        goal, _ = await translate_goal(client, describe(problem), domain.predicates, objects)
-    except (LLMOutputError, LLMCallError):
-        goal = frozenset()
-    ok = False
-    if goal:
-        request = PlanRequest(
-            domain.text,
-            objects=problem.objects,
-            init=tuple(sorted(problem.init)),
-            goal=tuple(sorted(goal)),
+    """LLM+P as published: the model writes the problem's PDDL in one shot; the planner solves."""
+    started, before = time.perf_counter(), _mark(client)
+    example = ""
+    if folder.example is not None:
+        example = (
+            f"\nAn example task:\n{folder.example.text.strip()}\n"
+            f"Its PDDL problem:\n{folder.example.problem_pddl.strip()}\n"
         )
-        result = await worker.asolve(request, "fast-downward", 60)
-        if result.plan is not None:
-            ok = check_plan(domain, problem, list(result.plan))
+    user = (
+        f"The domain:\n{folder.domain_text.strip()}\n{example}\n"
+        f"Now write the PDDL problem of this task:\n{folder.text(task).strip()}\n"
+    )
+    system = "You write PDDL problem files. Answer with the PDDL problem only."
+    plan = None
+    why = ""
+    try:
+        answer = await client.ask_text(system, user, what="problem pddl")
+        text = answer.value
+        start = _PDDL_PROBLEM.search(text)
+        if start is None:
+            why = "no (define (problem ...)) in the answer"
+        else:
+            result = await worker.asolve(
+                PlanRequest(folder.domain_text, problem_pddl=text[start.start() :]),
+                "fast-downward",
+                timeout,
+            )
+            plan = list(result.plan) if result.plan is not None else None
+            why = result.message
+    except LLMError as exc:
+        why = str(exc)
+    scored = _score(folder, task, plan)
+    if plan is None:
+        scored["why"] = why or scored["why"]
+    return {**scored, **_spent(client, before, started)}
+
+
+async def cogos(
+    client: LLMClient, folder: DomainFolder, task: str, worker: PlannerWorker, timeout: float
+) -> dict[str, Any]:
+    started, before = time.perf_counter(), _mark(client)
+    result = await plan_from_text(
+        client,
+        folder.domain,
+        folder.text(task),
+        worker,
+        example=folder.example,
+        domain_text=folder.described,
+        timeout=timeout,
+    )
+    scored = _score(folder, task, list(result.plan) if result.plan is not None else None)
+    read_by = [r["read_by"] for r in result.translation.readings()] if result.translation else []
     return {
-        "ok": ok,
-        "seconds": time.perf_counter() - started,
-        "tokens": client.usage.input_tokens + client.usage.output_tokens - before,
+        **scored,
+        **_spent(client, before, started),
+        "status": result.status,
+        "rounds": result.rounds,
+        "repairs": result.repairs,
+        "feedback": result.feedback,
+        "by_subgoals": result.status == "solved_by_subgoals",
+        "patterns_read_by_model": read_by.count("model"),
+        "patterns_read_from_example": read_by.count("example"),
     }
 
 
-def oracle_spec(problems: list[GeneratedProblem], worker: PlannerWorker) -> LLMSpec:
-    """Scripted answers from the ground truth: exercises the harness, measures no model."""
-    replies: list[str] = []
-    for problem in problems:
-        domain = load_domain(problem.domain)
-        result = worker.solve(
-            PlanRequest(domain.text, problem_pddl=problem.to_pddl()), "fast-downward", 60
-        )
-        plan = [[name, *args] for name, args in (result.plan or ())]
-        replies.append(json.dumps({"plan": plan}))
-        replies.append(json.dumps({"goal": [list(a) for a in sorted(problem.goal)]}))
-    return LLMSpec(provider="scripted", model="oracle", responses=replies)
+# --- the oracle: scripted answers from the ground truth (checks the harness, measures no model)
 
 
-def problems(quick: bool) -> list[GeneratedProblem]:
-    sizes = (3, 4) if quick else (3, 4, 5, 6, 8)
-    out = [blocksworld_instance(n, seed) for n in sizes for seed in range(2 if quick else 5)]
-    out += [gripper_instance(n) for n in ((2, 4) if quick else (2, 4, 6, 8, 10))]
+def oracle_replies(folder: DomainFolder, task: str, worker: PlannerWorker) -> list[str]:
+    """What a perfect model would answer, in the order the three methods ask."""
+    truth = folder.truth(task)
+    reference = worker.solve(
+        PlanRequest(folder.domain_text, problem_pddl=folder.truth_text(task)), "fast-downward", 60
+    )
+    replies = [json.dumps({"plan": [[n, *a] for n, a in reference.plan or ()]})]
+    replies.append(folder.truth_text(task))
+    objects = dict(truth.objects)
+    text = folder.text(task)
+    replies.append(objects_answer_for(text, truth, object_types(folder.domain)).model_dump_json())
+    readings = align(text, truth) or []
+    known = folder.example.known() if folder.example is not None else {}
+    asked = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for reading in readings:
+        pattern = lift([reading.sentence], objects)[0]
+        key = (pattern.text, pattern.slot_types)
+        if (pattern.shape, pattern.slot_types) in known or key in seen:
+            continue
+        seen.add(key)
+        asked.append(reading.to_json())
+    if asked:
+        replies.append(json.dumps({"sentences": asked}))
+    return replies
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _done(resume: Path | None, model: str) -> dict[tuple[str, str], dict[str, Any]]:
+    if resume is None or not resume.exists():
+        return {}
+    out = {}
+    for line in resume.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill: that task runs again
+        if isinstance(row, dict) and row.get("model") == model and "task" in row:
+            out[(row["domain"], row["task"])] = row
     return out
 
 
-async def evaluate(
-    spec: LLMSpec, suite: list[GeneratedProblem], worker: PlannerWorker
+async def run_task(
+    spec: LLMSpec, folder: DomainFolder, task: str, worker: PlannerWorker, timeout: float
 ) -> dict[str, Any]:
     client = LLMClient(spec, build_chat_model(spec))
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for problem in suite:
-        domain = load_domain(problem.domain)
-        alone = await llm_alone(client, domain, problem)
-        both = await llm_plus_planner(client, domain, problem, worker)
-        results.setdefault(problem.domain, {"llm": [], "neuro_symbolic": []})
-        results[problem.domain]["llm"].append(alone)
-        results[problem.domain]["neuro_symbolic"].append(both)
+    reference = await worker.asolve(
+        PlanRequest(folder.domain_text, problem_pddl=folder.truth_text(task)),
+        "fast-downward",
+        timeout,
+    )
+    methods = {
+        "llm": await llm_alone(client, folder, task),
+        "llm_p": await llm_plus_p(client, folder, task, worker, timeout),
+        "cogos": await cogos(client, folder, task, worker, timeout),
+    }
+    ref_len = len(reference.plan) if reference.plan is not None else None
+    for result in methods.values():
+        if result["ok"] and ref_len:
+            result["length_ratio"] = round(result["plan_length"] / ref_len, 3)
+    return {"domain": folder.name, "task": task, "reference_length": ref_len, "methods": methods}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, methods in results.items():
-        out[name] = {
-            method: {
+    for domain in sorted({r["domain"] for r in rows}):
+        mine = [r for r in rows if r["domain"] == domain]
+        out[domain] = {}
+        for method in METHODS:
+            rs = [r["methods"][method] for r in mine if method in r["methods"]]
+            ok = [r for r in rs if r["ok"]]
+            ratios = [r["length_ratio"] for r in ok if "length_ratio" in r]
+            out[domain][method] = {
                 "tasks": len(rs),
-                "success_rate": round(sum(r["ok"] for r in rs) / len(rs), 3),
-                "mean_tokens": round(sum(r["tokens"] for r in rs) / len(rs), 1),
-                "mean_seconds": round(sum(r["seconds"] for r in rs) / len(rs), 3),
+                "success_rate": round(len(ok) / len(rs), 3) if rs else None,
+                "mean_length_ratio": round(sum(ratios) / len(ratios), 3) if ratios else None,
+                "mean_tokens": round(
+                    sum(r["input_tokens"] + r["output_tokens"] for r in rs) / len(rs), 1
+                )
+                if rs
+                else None,
+                "mean_seconds": round(sum(r["seconds"] for r in rs) / len(rs), 2) if rs else None,
+                "repairs": sum(r.get("repairs", 0) for r in rs),
+                "by_subgoals": sum(bool(r.get("by_subgoals")) for r in rs),
             }
-            for method, rs in methods.items()
-        }
     return out
 
 
-def household(spec_path: Path | None, quick: bool) -> dict[str, Any] | None:
-    """Both policies on household tasks through the runner (needs the household env and a model)."""
+def table(summary: dict[str, Any]) -> str:
+    lines = ["domain        method  success  length/FD  tokens  seconds  repairs"]
+    for domain, methods in summary.items():
+        for method, s in methods.items():
+            ratio = "-" if s["mean_length_ratio"] is None else f"{s['mean_length_ratio']:.2f}"
+            lines.append(
+                f"{domain:13s} {method:6s} {s['success_rate']:7.0%} of {s['tasks']:<3d}"
+                f" {ratio:>6s} {s['mean_tokens']:8.0f} {s['mean_seconds']:8.1f} {s['repairs']:8d}"
+            )
+    return "\n".join(lines)
+
+
+def household(spec_path: Path, episodes: int) -> dict[str, Any] | None:
+    """Both LLM policies on household tasks through the runner (bounded: ``episodes``)."""
     root = Path(__file__).resolve().parent.parent
     config = root / "config" / "household.yaml"
-    if spec_path is None or not config.exists():
+    if not config.exists():
         return None
     from cogos.config import load_config
     from cogos.runner import run
 
-    llm = yaml.safe_load(spec_path.read_text())["llm"]
-    flow = json.dumps(llm)
-    episodes = 6 if quick else 30
+    flow = json.dumps(yaml.safe_load(spec_path.read_text())["llm"])
     out = {}
     for policy, modules in (
         ("llm", "[{name: perception.facts}]"),
@@ -219,51 +384,93 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
+        "--data", type=Path, required=True, help="domain folders (LLM+P's domains/), or one"
+    )
+    parser.add_argument("--domains", help="comma-separated folder names (default: all)")
+    parser.add_argument("--tasks", type=int, help="the first N tasks of each domain")
+    parser.add_argument("--quick", action="store_true", help="3 tasks per domain")
+    parser.add_argument(
         "--llm",
         type=Path,
         default=os.environ.get("COGOS_LLM_CONFIG"),
-        help="YAML file with an llm: section (or COGOS_LLM_CONFIG)",
+        help="YAML with an llm: section",
     )
     parser.add_argument(
         "--oracle", action="store_true", help="scripted ground-truth answers (harness check)"
     )
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--resume", type=Path, help="JSONL of finished tasks: appended to, and skipped"
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="planner seconds per solve")
+    parser.add_argument(
+        "--household", type=int, metavar="EPISODES", help="also run household tasks"
+    )
     args = parser.parse_args()
     if args.llm is None and not args.oracle:
         print(
-            "bench/llm_plan.py needs a configured model: --llm MODEL.yaml (a YAML file with an "
-            "'llm:' section, e.g. provider: ollama, model: llama3.1) or COGOS_LLM_CONFIG; "
-            "--oracle checks the harness without a model",
+            "error: bench/llm_plan.py needs a model: --llm MODEL.yaml (a YAML file with an 'llm:' "
+            "section, e.g. config/llm/llama_server.yaml) or COGOS_LLM_CONFIG; --oracle checks "
+            "the harness without one",
             file=sys.stderr,
         )
         return 2
-    suite = problems(args.quick)
+    if not args.data.is_dir():
+        print(f"error: --data {args.data}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        folders = domain_folders(args.data, args.domains.split(",") if args.domains else None)
+    except (DomainError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    limit = 3 if args.quick else args.tasks
+    # domains taken in turn (p01 of each, then p02...): a run cut short covers them alike
+    per_domain = [[(f, t) for t in f.tasks()[:limit]] for f in folders]
+    todo = [x for round_ in itertools.zip_longest(*per_domain) for x in round_ if x is not None]
+    model = "oracle" if args.oracle else "?"
+    base_spec = None
+    if not args.oracle:
+        base_spec = LLMSpec.model_validate(yaml.safe_load(Path(args.llm).read_text())["llm"])
+        model = f"{base_spec.provider}/{base_spec.model}"
+    done = _done(args.resume, model)
+    rows = [done[(f.name, t)] for f, t in todo if (f.name, t) in done]
+    started = time.perf_counter()
     worker = PlannerWorker()
     try:
-        if args.oracle:
-            spec = oracle_spec(suite, worker)
-            label = "oracle (scripted ground truth, not a model)"
-        else:
-            spec = LLMSpec.model_validate(yaml.safe_load(Path(args.llm).read_text())["llm"])
-            label = f"{spec.provider}/{spec.model}"
-        started = time.perf_counter()
-        ipc = asyncio.run(evaluate(spec, suite, worker))
-        house = None if args.oracle else household(Path(args.llm), args.quick)
+        for folder, task in tqdm(
+            [x for x in todo if (x[0].name, x[1]) not in done], desc="tasks", file=sys.stderr
+        ):
+            spec = base_spec
+            if spec is None:
+                spec = LLMSpec(
+                    provider="scripted",
+                    model="oracle",
+                    responses=oracle_replies(folder, task, worker),
+                )
+            row = {
+                "model": model,
+                **asyncio.run(run_task(spec, folder, task, worker, args.timeout)),
+            }
+            rows.append(row)
+            line = json.dumps(row)
+            print(line, flush=True)
+            if args.resume is not None:
+                with args.resume.open("a", encoding="utf-8") as f:
+                    f.write(line + "\n")
+        house = household(Path(args.llm), args.household) if args.household and args.llm else None
     finally:
         worker.close()
-    for name, methods in ipc.items():
-        for method, stats in methods.items():
-            print(
-                f"{name:12s} {method:15s} success {stats['success_rate']:.0%} of {stats['tasks']}, "
-                f"{stats['mean_tokens']:.0f} tokens, {stats['mean_seconds']:.2f} s per task"
-            )
+    summary = summarize(rows)
+    print(table(summary))
     print(
         json.dumps(
             {
                 "bench": "llm_plan",
-                "quick": args.quick,
-                "model": label,
-                "ipc": ipc,
+                "model": model
+                if not args.oracle
+                else "oracle (scripted ground truth, not a model)",
+                "data": str(args.data),
+                "tasks": len(rows),
+                "domains": summary,
                 "household": house,
                 "anchors": ANCHORS,
                 "wall_s": round(time.perf_counter() - started, 1),

@@ -45,24 +45,65 @@ def test_script_starts(script: str, tmp_path: Path) -> None:
     assert "usage:" in proc.stdout
 
 
-@requires_extra("llm", "langchain_core", "tenacity")
+@requires_extra("llm", "langchain_core", "tenacity", "tqdm")
 def test_a_script_whose_planner_runs_in_child_processes(tmp_path: Path) -> None:
     """The planner solves in processes that multiprocessing starts, which import the script
     again: they must find what it imports too. The oracle answers are ground truth, so every
     task must succeed; a child that fails to start shows up as a failed task."""
+    data = ROOT / "tests" / "fixtures" / "nl_planning"
+    resume = tmp_path / "done.jsonl"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "llm_plan.py"),
+        "--oracle",
+        "--quick",
+        "--data",
+        str(data),
+        "--resume",
+        str(resume),
+    ]
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "llm_plan.py"), "--oracle", "--quick"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
     rates = {
-        (domain, policy): scores["success_rate"]
-        for domain, policies in result["ipc"].items()
-        for policy, scores in policies.items()
+        (domain, method): scores["success_rate"]
+        for domain, methods in result["domains"].items()
+        for method, scores in methods.items()
     }
-    assert rates and all(rate == 1.0 for rate in rates.values()), rates
+    assert set(rates) == {(d, m) for d in ("delivery", "stacks") for m in ("llm", "llm_p", "cogos")}
+    assert all(rate == 1.0 for rate in rates.values()), rates
+    rows = [json.loads(line) for line in lines if line.startswith('{"model"')]
+    assert len(rows) == 6 and len(resume.read_text().splitlines()) == 6
+    # a second run takes every task from the resume file and runs none again
+    again = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout.strip().splitlines()[-1])["tasks"] == 6
+    assert not [line for line in again.stdout.splitlines() if line.startswith('{"model"')]
+    assert len(resume.read_text().splitlines()) == 6
+
+
+@requires_extra("llm", "langchain_core", "tenacity", "tqdm")
+def test_llm_plan_refuses_bad_input_clearly(tmp_path: Path) -> None:
+    script = str(ROOT / "bench" / "llm_plan.py")
+    data = str(ROOT / "tests" / "fixtures" / "nl_planning")
+    cases = [
+        ([script, "--data", data], "needs a model"),
+        ([script, "--oracle", "--data", str(tmp_path / "nowhere")], "not a directory"),
+        ([script, "--oracle", "--data", data, "--domains", "barman"], "no domain folder barman"),
+    ]
+    for args, message in cases:
+        proc = subprocess.run(
+            [sys.executable, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={k: v for k, v in __import__("os").environ.items() if k != "COGOS_LLM_CONFIG"},
+        )
+        assert proc.returncode == 2, (args, proc.stderr[-2000:])
+        assert message in proc.stderr, proc.stderr[-2000:]

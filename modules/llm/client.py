@@ -37,6 +37,7 @@ from cogos.errors import CogOSError, ConfigError
 log = logging.getLogger("cogos.llm")
 
 T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V")
 Check = Callable[[Any], str | None]
 """Semantic check of a parsed answer: None when usable, else what is wrong (shown to the model)."""
 
@@ -171,10 +172,10 @@ class Usage:
 
 
 @dataclass
-class Answer(Generic[T]):
-    """A parsed, checked answer and what it cost."""
+class Answer(Generic[V]):
+    """A parsed, checked answer (or a text) and what it cost."""
 
-    value: T
+    value: V
     attempts: int
     raw: str
     input_tokens: int = 0
@@ -506,6 +507,30 @@ class LLMClient:
         )
         await self._account(failed, what)  # a failed call costs as much, and is traced alike
         raise LLMOutputError(what, errors)
+
+    async def ask_text(self, system: str, user: str, *, what: str = "text") -> Answer[str]:
+        """The model's reply as text: no schema, no check, no repair (transient errors retried).
+
+        For baselines that take a model's free-form output as it comes (a PDDL problem written
+        in one shot, as LLM+P does); whatever reads the text decides whether it is usable.
+        """
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        started = time.perf_counter()
+        try:
+            reply = await self._call([SystemMessage(system), HumanMessage(user)], {})
+        except LLMCallError as exc:
+            self.usage.failed(exc.cause)
+            await self._account(Answer(None, 1, "", 0, 0, time.perf_counter() - started), what)
+            raise
+        tokens_in, tokens_out = token_counts(reply)
+        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+        answer: Answer[str] = Answer(
+            text, 1, text, tokens_in, tokens_out, time.perf_counter() - started
+        )
+        self.usage.answers += 1
+        await self._account(answer, what)
+        return answer
 
     async def _account(self, answer: Answer[Any], what: str) -> None:
         u = self.usage

@@ -1,5 +1,8 @@
 """``cogos plan DOMAIN.pddl PROBLEM.pddl``: solve a PDDL problem with a real planner.
 
+With ``--task TASK.nl --llm CONFIG`` instead of PROBLEM, a model translates a task written in
+English first (:mod:`modules.llm.plan_cli`).
+
 Registered through the ``cogos.cli`` entry-point group. The files are parsed here first, with
 unified-planning's reader, so that malformed PDDL is reported as ``file:line, column: what was
 expected`` with exit code 2, before any planner runs. The solve then goes through the same warm
@@ -58,7 +61,47 @@ def check_pddl(domain_path: Path, problem_path: Path) -> tuple[str, str]:
 
 @click.command("plan")
 @click.argument("domain", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("problem", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("problem", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--task",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A task in English instead of PROBLEM: a model translates it (needs --llm).",
+)
+@click.option(
+    "--llm",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML file with an llm: section (default: $COGOS_LLM_CONFIG); with --task.",
+)
+@click.option(
+    "--example",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Worked example: TASK.nl with its TASK.pddl beside it (default: p_example.nl beside "
+    "the task, if there).",
+)
+@click.option(
+    "--domain-text",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The domain described in English (default: DOMAIN with .nl, if there).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --task: write the translated problem's PDDL here.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="With --task: translations tried, each told why the last failed.",
+)
+@click.option(
+    "--subgoals",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="With --task: plan by subgoals after a timeout (auto), beside the whole (always), never.",
+)
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -68,10 +111,48 @@ def check_pddl(domain_path: Path, problem_path: Path) -> tuple[str, str]:
 )
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Wall-clock seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def plan(domain: Path, problem: Path, engine: str, timeout: float, as_json: bool) -> None:
-    """Solve PROBLEM in DOMAIN and print the plan and its cost."""
+def plan(
+    domain: Path,
+    problem: Path | None,
+    task: Path | None,
+    llm: Path | None,
+    example: Path | None,
+    domain_text: Path | None,
+    out: Path | None,
+    rounds: int,
+    subgoals: str,
+    engine: str,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Solve PROBLEM in DOMAIN, or a --task in English, and print the plan."""
     if timeout <= 0:
         raise PlanCLIError("--timeout must be > 0", 2)
+    if (problem is None) == (task is None):
+        raise PlanCLIError("give either PROBLEM (a PDDL file) or --task TASK.nl, not both", 2)
+    if task is not None:
+        # the model plumbing (LangChain, the llm extra) is imported only for a task in English
+        from modules.llm.plan_cli import plan_task
+
+        plan_task(
+            domain,
+            task,
+            llm=llm,
+            example=example,
+            domain_text=domain_text,
+            out=out,
+            engine=engine,
+            timeout=timeout,
+            rounds=rounds,
+            subgoals=subgoals,  # type: ignore[arg-type]  # click.Choice checked it
+            as_json=as_json,
+        )
+        return
+    assert problem is not None
+    _solve_pddl(domain, problem, engine, timeout, as_json)
+
+
+def _solve_pddl(domain: Path, problem: Path, engine: str, timeout: float, as_json: bool) -> None:
     worker = PlannerWorker()
     worker.warm()  # its imports (the engines: ~1 s) overlap with parsing here
     try:

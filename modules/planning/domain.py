@@ -42,6 +42,8 @@ class ActionSchema:
     pre_neg: tuple[Literal_, ...]
     add: tuple[Literal_, ...]
     delete: tuple[Literal_, ...]
+    param_types: tuple[str, ...] = ()
+    """Each parameter's type (``object`` where untyped)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ class Domain:
                 tuple(neg),
                 tuple(add),
                 tuple(delete),
+                tuple(
+                    p.type.name if p.type.is_user_type() else "object" for p in action.parameters
+                ),
             )
         types = {
             t.name: (t.father.name if t.father is not None else None) for t in problem.user_types

@@ -1,0 +1,135 @@
+"""Reading a task's text without a model: sentences, patterns, the worked example's pairing of
+sentences with facts, relaxed reachability and plan validation (tasks in tests/fixtures)."""
+
+from pathlib import Path
+
+import pytest
+
+from modules.llm.example_alignment import align, known_readings
+from modules.llm.task_text import lift, sentences
+from modules.planning.domain import Domain, DomainError
+from modules.planning.problem_parts import read_problem
+from modules.planning.reachability import relaxed_reach
+from modules.planning.validation import validate_plan
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "nl_planning"
+
+
+def load(domain: str) -> Domain:
+    return Domain.from_text((FIXTURES / domain / "domain.pddl").read_text())
+
+
+def test_sentences_split_at_line_ends_and_stops() -> None:
+    text = "Robot r1 is in room k1. Robot r2 is in room k2.\n\nAll hands are free!\nIn the end:\n"
+    assert sentences(text) == [
+        "Robot r1 is in room k1.",
+        "Robot r2 is in room k2.",
+        "All hands are free!",
+        "In the end:",
+    ]
+
+
+def test_patterns_group_sentences_by_shape_and_slot_types() -> None:
+    objects = {"r1": "robot", "k1": "room", "k10": "room", "d1": "package"}
+    patterns = lift(
+        [
+            "Robot r1 is in room k10.",
+            "Robot r1 is in room k1.",
+            "Package d1 is in room k1.",
+            "There are 10 rooms.",
+            "There are 2 rooms.",
+        ],
+        objects,
+    )
+    texts = [(p.text, p.slot_types, len(p.groundings)) for p in patterns]
+    assert texts == [
+        ("Robot ?A is in room ?B.", ("robot", "room"), 2),  # k10 is not k1 followed by 0
+        ("Package ?A is in room ?B.", ("package", "room"), 1),
+        ("There are 10 rooms.", (), 1),
+        ("There are 2 rooms.", (), 1),
+    ]
+    assert patterns[0].groundings == (("r1", "k10"), ("r1", "k1"))
+    assert patterns[2].shape == patterns[3].shape == "There are # rooms."
+    # an answer read from the first sentence, lifted, and grounded for both
+    lifted = patterns[0].lift_facts([("robot-at", "r1", "k10"), ("ready", "r9")])
+    assert lifted == [("robot-at", "?A", "?B"), ("ready", "r9")]
+    assert patterns[0].ground(lifted) == {
+        ("robot-at", "r1", "k10"),
+        ("robot-at", "r1", "k1"),
+        ("ready", "r9"),
+    }
+
+
+def test_the_worked_example_is_paired_sentence_by_sentence() -> None:
+    domain = load("stacks")
+    example = read_problem(domain.text, (FIXTURES / "stacks" / "p_example.pddl").read_text())
+    readings = align((FIXTURES / "stacks" / "p_example.nl").read_text(), example)
+    assert readings is not None
+    by_sentence = {r.sentence: (r.part, set(r.facts)) for r in readings}
+    assert by_sentence["Block b1 sits on block b2."] == ("init", {("on", "b1", "b2")})
+    # no word of "clear" in it: found because the other sentence of its shape says clear b1
+    assert by_sentence["Nothing is on block b3."] == ("init", {("clear", "b3")})
+    assert by_sentence["The hand is empty."] == ("init", {("hand-empty",)})
+    assert by_sentence["There are 3 blocks."] == ("neither", set())
+    assert by_sentence["Block b3 should sit on block b1."] == ("goal", {("on", "b3", "b1")})
+    known = known_readings(readings, dict(example.objects))
+    assert known[("Block ?A sits on block ?B.", ("object", "object"))] == (
+        "init",
+        (("on", "?A", "?B"),),
+    )
+
+
+def test_a_fact_that_no_sentence_states_means_no_pairing() -> None:
+    domain = load("stacks")
+    example = read_problem(domain.text, (FIXTURES / "stacks" / "p_example.pddl").read_text())
+    text = (FIXTURES / "stacks" / "p_example.nl").read_text().replace("The hand is empty.\n", "")
+    assert align(text, example) is None
+
+
+def test_facts_about_unnamed_objects_are_left_to_the_model() -> None:
+    domain = load("delivery")
+    example = read_problem(domain.text, (FIXTURES / "delivery" / "p_example.pddl").read_text())
+    readings = align((FIXTURES / "delivery" / "p_example.nl").read_text(), example)
+    assert readings is not None
+    free = next(r for r in readings if r.sentence == "All hands are free.")
+    assert len(free.facts) == 4 and free.part == "init"
+    known = known_readings(readings, dict(example.objects))
+    assert ("All hands are free.", ()) not in known  # its facts name the example's hands
+    assert known[("Robot ?A is in room ?B.", ("robot", "room"))][1] == (("robot-at", "?A", "?B"),)
+
+
+def test_relaxed_reachability_names_what_is_missing() -> None:
+    domain = load("delivery")
+    truth = read_problem(domain.text, (FIXTURES / "delivery" / "p02.pddl").read_text())
+    objects = dict(truth.objects)
+    assert relaxed_reach(domain, objects, truth.init, truth.goal).explain() is None
+    no_hands = {name: kind for name, kind in objects.items() if kind != "hand"}
+    init = frozenset(a for a in truth.init if a[0] != "hand-free")
+    reach = relaxed_reach(domain, no_hands, init, truth.goal)
+    assert reach.unreachable_goal == tuple(sorted(truth.goal))
+    assert reach.missing_types == ("hand",)
+    message = reach.explain()
+    assert message is not None
+    assert "(package-at d1 k3)" in message and "no objects of type hand" in message
+    assert "grab" in message and "release" in message
+
+
+def test_plans_are_validated_against_a_pddl_problem() -> None:
+    domain_text = (FIXTURES / "stacks" / "domain.pddl").read_text()
+    problem_text = (FIXTURES / "stacks" / "p01.pddl").read_text()
+    good = [("pick-up", ("b1",)), ("stack", ("b1", "b2"))]
+    assert validate_plan(domain_text, problem_text, good) == (True, "valid")
+    assert validate_plan(
+        domain_text, problem_text, [("PICK-UP", ("B1",)), ("stack", ("b1", "b2"))]
+    )[0]
+    assert validate_plan(domain_text, problem_text, good[:1]) == (False, "unsatisfied_goals")
+    assert validate_plan(domain_text, problem_text, good[1:])[1].startswith("inapplicable_action")
+    assert validate_plan(domain_text, problem_text, [("fly", ("b1",))])[1] == (
+        "step 1: unknown action 'fly'"
+    )
+    assert (
+        "unknown object(s) b9"
+        in validate_plan(domain_text, problem_text, [("pick-up", ("b9",))])[1]
+    )
+    with pytest.raises(DomainError, match=r"bad\.pddl"):
+        validate_plan(domain_text, "(define (problem", good, "bad.pddl")
