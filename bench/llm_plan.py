@@ -1,7 +1,8 @@
 """Natural language to verified plans, on LLM+P's problem set: LLM alone, LLM+P, and CogOS.
 
     python bench/llm_plan.py --data DIR --llm MODEL.yaml [--domains a,b] [--tasks N] [--quick]
-                             [--resume FILE] [--timeout S] [--household EPISODES]
+                             [--resume FILE] [--timeout S] [--subgoals always]
+                             [--household EPISODES]
     python bench/llm_plan.py --data DIR --oracle --quick    # harness check: NOT a model
 
 ``DIR`` holds domain folders laid out as LLM+P's ``domains/`` (Liu et al. 2023, repository
@@ -44,7 +45,7 @@ from cogos.config import LLMSpec
 from modules.llm.chat import build_chat_model
 from modules.llm.client import LLMClient, LLMError
 from modules.llm.example_alignment import align
-from modules.llm.nl_planning import plan_from_text
+from modules.llm.nl_planning import SubgoalMode, plan_from_text
 from modules.llm.problem_translation import WorkedExample, object_types, objects_answer_for
 from modules.llm.task_text import lift
 from modules.planning.domain import Domain, DomainError
@@ -157,6 +158,7 @@ async def llm_alone(client: LLMClient, folder: DomainFolder, task: str) -> dict[
     )
     system = "You are a planner. Answer with one JSON object and nothing else."
     plan = None
+    why = ""
     try:
         answer = await client.ask(system, user, PlanAnswer, what="plan")
         plan = [
@@ -164,9 +166,29 @@ async def llm_alone(client: LLMClient, folder: DomainFolder, task: str) -> dict[
             for step in answer.value.plan
             if step
         ]
-    except LLMError:
-        pass
-    return {**_score(folder, task, plan), **_spent(client, before, started)}
+    except LLMError as exc:
+        why = str(exc)[:300]
+    scored = _score(folder, task, plan)
+    if plan is None:
+        scored["why"] = why or scored["why"]
+    return {**scored, **_spent(client, before, started)}
+
+
+def problem_text(answer: str) -> str | None:
+    """The PDDL problem in a model's answer: from ``(define (problem`` to its closing paren.
+
+    Whatever follows (a closing code fence, an explanation) is cut off; an answer whose
+    parentheses never balance is kept whole, for the reader to say what is wrong.
+    """
+    start = _PDDL_PROBLEM.search(answer)
+    if start is None:
+        return None
+    depth = 0
+    for i, char in enumerate(answer[start.start() :], start.start()):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return answer[start.start() : i + 1]
+    return answer[start.start() :]
 
 
 async def llm_plus_p(
@@ -189,15 +211,12 @@ async def llm_plus_p(
     why = ""
     try:
         answer = await client.ask_text(system, user, what="problem pddl")
-        text = answer.value
-        start = _PDDL_PROBLEM.search(text)
-        if start is None:
-            why = "no (define (problem ...)) in the answer"
+        text = problem_text(answer.value)
+        if text is None:
+            why = f"no (define (problem ...)) in the answer: {answer.value[:200]!r}"
         else:
             result = await worker.asolve(
-                PlanRequest(folder.domain_text, problem_pddl=text[start.start() :]),
-                "fast-downward",
-                timeout,
+                PlanRequest(folder.domain_text, problem_pddl=text), "fast-downward", timeout
             )
             plan = list(result.plan) if result.plan is not None else None
             why = result.message
@@ -210,7 +229,12 @@ async def llm_plus_p(
 
 
 async def cogos(
-    client: LLMClient, folder: DomainFolder, task: str, worker: PlannerWorker, timeout: float
+    client: LLMClient,
+    folder: DomainFolder,
+    task: str,
+    worker: PlannerWorker,
+    timeout: float,
+    subgoals: SubgoalMode = "auto",
 ) -> dict[str, Any]:
     started, before = time.perf_counter(), _mark(client)
     result = await plan_from_text(
@@ -221,8 +245,14 @@ async def cogos(
         example=folder.example,
         domain_text=folder.described,
         timeout=timeout,
+        subgoals=subgoals,
     )
     scored = _score(folder, task, list(result.plan) if result.plan is not None else None)
+    if subgoals == "always":  # the subgoal plan, measured beside the whole problem's
+        by_parts = result.subgoal_plan
+        scored["subgoals"] = result.subgoals
+        scored["subgoal_ok"] = _score(folder, task, list(by_parts) if by_parts else None)["ok"]
+        scored["subgoal_plan_length"] = None if by_parts is None else len(by_parts)
     read_by = [r["read_by"] for r in result.translation.readings()] if result.translation else []
     return {
         **scored,
@@ -240,7 +270,9 @@ async def cogos(
 # --- the oracle: scripted answers from the ground truth (checks the harness, measures no model)
 
 
-def oracle_replies(folder: DomainFolder, task: str, worker: PlannerWorker) -> list[str]:
+def oracle_replies(
+    folder: DomainFolder, task: str, worker: PlannerWorker, subgoals: bool = False
+) -> list[str]:
     """What a perfect model would answer, in the order the three methods ask."""
     truth = folder.truth(task)
     reference = worker.solve(
@@ -264,6 +296,8 @@ def oracle_replies(folder: DomainFolder, task: str, worker: PlannerWorker) -> li
         asked.append(reading.to_json())
     if asked:
         replies.append(json.dumps({"sentences": asked}))
+    if subgoals:  # one goal fact at a time, in the problem's order
+        replies.append(json.dumps({"subgoals": [[list(a)] for a in sorted(truth.goal)]}))
     return replies
 
 
@@ -285,7 +319,12 @@ def _done(resume: Path | None, model: str) -> dict[tuple[str, str], dict[str, An
 
 
 async def run_task(
-    spec: LLMSpec, folder: DomainFolder, task: str, worker: PlannerWorker, timeout: float
+    spec: LLMSpec,
+    folder: DomainFolder,
+    task: str,
+    worker: PlannerWorker,
+    timeout: float,
+    subgoals: SubgoalMode = "auto",
 ) -> dict[str, Any]:
     client = LLMClient(spec, build_chat_model(spec))
     reference = await worker.asolve(
@@ -296,7 +335,7 @@ async def run_task(
     methods = {
         "llm": await llm_alone(client, folder, task),
         "llm_p": await llm_plus_p(client, folder, task, worker, timeout),
-        "cogos": await cogos(client, folder, task, worker, timeout),
+        "cogos": await cogos(client, folder, task, worker, timeout, subgoals),
     }
     ref_len = len(reference.plan) if reference.plan is not None else None
     for result in methods.values():
@@ -326,8 +365,13 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "mean_seconds": round(sum(r["seconds"] for r in rs) / len(rs), 2) if rs else None,
                 "repairs": sum(r.get("repairs", 0) for r in rs),
                 "by_subgoals": sum(bool(r.get("by_subgoals")) for r in rs),
+                "subgoal_success_rate": _rate([r["subgoal_ok"] for r in rs if "subgoal_ok" in r]),
             }
     return out
+
+
+def _rate(oks: list[bool]) -> float | None:
+    return round(sum(oks) / len(oks), 3) if oks else None
 
 
 def table(summary: dict[str, Any]) -> str:
@@ -405,6 +449,12 @@ def main() -> int:
     parser.add_argument(
         "--household", type=int, metavar="EPISODES", help="also run household tasks"
     )
+    parser.add_argument(
+        "--subgoals",
+        choices=["auto", "always"],
+        default="auto",
+        help="cogos plans by subgoals after a timeout (auto), or always too, measured beside",
+    )
     args = parser.parse_args()
     if args.llm is None and not args.oracle:
         print(
@@ -444,11 +494,11 @@ def main() -> int:
                 spec = LLMSpec(
                     provider="scripted",
                     model="oracle",
-                    responses=oracle_replies(folder, task, worker),
+                    responses=oracle_replies(folder, task, worker, args.subgoals == "always"),
                 )
             row = {
                 "model": model,
-                **asyncio.run(run_task(spec, folder, task, worker, args.timeout)),
+                **asyncio.run(run_task(spec, folder, task, worker, args.timeout, args.subgoals)),
             }
             rows.append(row)
             line = json.dumps(row)

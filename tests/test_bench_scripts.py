@@ -107,3 +107,29 @@ def test_llm_plan_refuses_bad_input_clearly(tmp_path: Path) -> None:
         )
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
         assert message in proc.stderr, proc.stderr[-2000:]
+
+
+@requires_extra("llm", "langchain_core", "tenacity", "tqdm")
+def test_llm_plan_measures_subgoals_beside_the_whole_problem(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "llm_plan.py"),
+            "--oracle",
+            "--data",
+            str(ROOT / "tests" / "fixtures" / "nl_planning" / "delivery"),
+            "--tasks",
+            "2",
+            "--subgoals",
+            "always",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cogos = json.loads(proc.stdout.strip().splitlines()[-1])["domains"]["delivery"]["cogos"]
+    assert cogos["tasks"] == 2 and cogos["success_rate"] == 1.0
+    assert cogos["subgoal_success_rate"] == 1.0
