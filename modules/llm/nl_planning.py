@@ -17,7 +17,6 @@ The loop (LLM+P with the planner's verdict fed back):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,17 +81,6 @@ class NLPlan:
         }
 
 
-def _request(
-    domain: Domain, translation: Translation, init: frozenset[Atom], goal: Sequence[Atom]
-) -> PlanRequest:
-    return PlanRequest(
-        domain.text,
-        objects=tuple(translation.objects.items()),
-        init=tuple(sorted(init)),
-        goal=tuple(sorted(goal)),
-    )
-
-
 def _count(out: NLPlan, answer: Any) -> None:
     if answer is not None:
         out.input_tokens += answer.input_tokens
@@ -119,6 +107,7 @@ async def plan_from_text(
     objects_feedback: list[str] = []
     facts_feedback: list[str] = []
     objects: dict[str, str] | None = None
+    solver = _Solver(client, domain, worker, engine, timeout)
     try:
         for round_ in range(1, rounds + 1):
             out.rounds = round_
@@ -146,9 +135,7 @@ async def plan_from_text(
             out.translation = translation
             problem = _check(domain, translation)
             if problem is None:
-                problem = await _solve(
-                    out, client, domain, translation, worker, engine, timeout, subgoals
-                )
+                problem = await solver.solve(out, translation, subgoals)
                 if problem is None:
                     return out
             out.feedback.append(problem)
@@ -172,84 +159,87 @@ def _check(domain: Domain, translation: Translation) -> str | None:
     return reach.explain()
 
 
-async def _solve(
-    out: NLPlan,
-    client: LLMClient,
-    domain: Domain,
-    translation: Translation,
-    worker: PlannerWorker,
-    engine: str,
-    timeout: float,
-    subgoals: SubgoalMode,
-) -> str | None:
-    """Solve the whole problem (and by subgoals where asked); None when done, else the reason."""
-    whole = await worker.asolve(
-        _request(domain, translation, translation.init, sorted(translation.goal)), engine, timeout
-    )
-    out.whole = whole
-    if whole.status.solved and whole.plan is not None:
-        out.plan, out.validated, out.status = whole.plan, whole.validated, "solved"
-    timed_out = whole.status is PlanStatus.TIMEOUT
-    if subgoals == "always" or (subgoals == "auto" and timed_out):
-        await plan_by_subgoals(out, client, domain, translation, worker, engine, timeout)
-        if out.plan is None and out.subgoal_plan is not None:
-            out.plan, out.validated, out.status = out.subgoal_plan, True, "solved_by_subgoals"
-    if out.plan is not None:
-        return None
-    out.status = whole.status.value
-    if whole.status is PlanStatus.UNSOLVABLE:
-        return (
-            "the planner proved that no plan reaches the goal from the initial state as "
-            "translated: a fact of the initial state or of the goal is wrong or missing"
-        )
-    if whole.status is PlanStatus.TIMEOUT:
-        return f"the planner found no plan within {timeout:g} s"
-    return f"the planner could not use the problem: {whole.message}"
+@dataclass
+class _Solver:
+    """What solving a translated problem needs: the model (for subgoals) and the planner."""
 
+    client: LLMClient
+    domain: Domain
+    worker: PlannerWorker
+    engine: str
+    timeout: float
 
-async def plan_by_subgoals(
-    out: NLPlan,
-    client: LLMClient,
-    domain: Domain,
-    translation: Translation,
-    worker: PlannerWorker,
-    engine: str,
-    timeout: float,
-) -> None:
-    """Ask the model for ordered subgoals and plan each from where the last one ended.
+    async def plan(
+        self, translation: Translation, init: frozenset[Atom], goal: frozenset[Atom]
+    ) -> PlanResult:
+        request = PlanRequest(
+            self.domain.text,
+            objects=tuple(translation.objects.items()),
+            init=tuple(sorted(init)),
+            goal=tuple(sorted(goal)),
+        )
+        return await self.worker.asolve(request, self.engine, self.timeout)
 
-    The subgoals are atoms of the problem (checked); after the last, whatever of the goal does
-    not hold yet is planned for too, so a poor split costs plan length, not correctness.
-    """
-    goal_text = "; ".join(" ".join(a) for a in sorted(translation.goal))
-    atom = atom_schema(domain.signatures, translation.objects, domain.subtypes)
-    try:
-        parts, answer = await decompose(
-            client,
-            f"Reach this goal, one group of facts at a time: {goal_text}",
-            domain.predicates,
-            translation.objects,
-            atom=atom,
-            signatures=domain.signatures,
-        )
-    except LLMError as exc:
-        out.feedback.append(f"no subgoals: {exc}")
-        return
-    _count(out, answer)
-    out.subgoals = [sorted(p) for p in parts]
-    state = translation.init
-    steps: list[GroundAction] = []
-    for sub in [*parts, translation.goal]:
-        if sub <= state:
-            continue
-        result = await worker.asolve(
-            _request(domain, translation, state, sorted(sub)), engine, timeout
-        )
-        if not result.status.solved or result.plan is None:
+    async def solve(
+        self, out: NLPlan, translation: Translation, subgoals: SubgoalMode
+    ) -> str | None:
+        """Solve the whole problem (and by subgoals where asked); None when done, else why not."""
+        whole = await self.plan(translation, translation.init, translation.goal)
+        out.whole = whole
+        if whole.status.solved and whole.plan is not None:
+            out.plan, out.validated, out.status = whole.plan, whole.validated, "solved"
+        timed_out = whole.status is PlanStatus.TIMEOUT
+        if subgoals == "always" or (subgoals == "auto" and timed_out):
+            await self.by_subgoals(out, translation)
+            if out.plan is None and out.subgoal_plan is not None:
+                out.plan, out.validated, out.status = out.subgoal_plan, True, "solved_by_subgoals"
+        if out.plan is not None:
+            return None
+        out.status = whole.status.value
+        if whole.status is PlanStatus.UNSOLVABLE:
+            return (
+                "the planner proved that no plan reaches the goal from the initial state as "
+                "translated: a fact of the initial state or of the goal is wrong or missing"
+            )
+        if timed_out:
+            return f"the planner found no plan within {self.timeout:g} s"
+        return f"the planner could not use the problem: {whole.message}"
+
+    async def by_subgoals(self, out: NLPlan, translation: Translation) -> None:
+        """Ask the model for ordered subgoals and plan each from where the last one ended.
+
+        The subgoals are atoms of the problem (checked); after the last, whatever of the goal
+        does not hold yet is planned for too, so a poor split costs plan length, not
+        correctness. The joined plan is checked by replaying it against the domain.
+        """
+        domain = self.domain
+        goal_text = "; ".join(" ".join(a) for a in sorted(translation.goal))
+        atom = atom_schema(domain.signatures, translation.objects, domain.subtypes)
+        try:
+            parts, answer = await decompose(
+                self.client,
+                f"Reach this goal, one group of facts at a time: {goal_text}",
+                domain.predicates,
+                translation.objects,
+                atom=atom,
+                signatures=domain.signatures,
+            )
+        except LLMError as exc:
+            out.feedback.append(f"no subgoals: {exc}")
             return
-        state, failed = domain.replay(state, result.plan)
-        if failed is not None:
-            return
-        steps.extend(result.plan)
-    if translation.goal <= state:
-        out.subgoal_plan = tuple(steps)
+        _count(out, answer)
+        out.subgoals = [sorted(p) for p in parts]
+        state = translation.init
+        steps: list[GroundAction] = []
+        for sub in [*parts, translation.goal]:
+            if sub <= state:
+                continue
+            result = await self.plan(translation, state, sub)
+            if not result.status.solved or result.plan is None:
+                return
+            state, failed = domain.replay(state, result.plan)
+            if failed is not None:
+                return
+            steps.extend(result.plan)
+        if translation.goal <= state:
+            out.subgoal_plan = tuple(steps)

@@ -333,8 +333,25 @@ def check_facts(
     return None
 
 
-def _domain_prompt(domain: Domain, domain_text: str | None) -> tuple[str, str]:
-    return domain.text.strip(), f"\n{domain_text.strip()}\n" if domain_text else ""
+def _render(
+    prompt: str,
+    domain: Domain,
+    domain_text: str | None,
+    example: WorkedExample | None,
+    task: str,
+    feedback: Sequence[str],
+    **fields: str,
+) -> tuple[str, str]:
+    """Both steps' prompts: the same beginning (domain, description, example, task)."""
+    return render(
+        prompt,
+        domain=domain.text.strip(),
+        domain_text=f"\n{domain_text.strip()}\n" if domain_text else "",
+        example=example.prompt() if example is not None else "",
+        task=task.strip(),
+        feedback=section("Earlier answers were rejected", list(feedback)),
+        **fields,
+    )
 
 
 async def translate_objects(
@@ -348,16 +365,15 @@ async def translate_objects(
 ) -> tuple[dict[str, str], Answer[ObjectsAnswer]]:
     """The problem's objects (lowercase name -> type), checked: known types, no name twice."""
     types = object_types(domain)
-    pddl, described = _domain_prompt(domain, domain_text)
-    system, user = render(
+    system, user = _render(
         "problem_objects",
-        domain=pddl,
-        domain_text=described,
-        example=example.prompt() if example is not None else "",
-        task=task.strip(),
+        domain,
+        domain_text,
+        example,
+        task,
+        feedback,
         types=", ".join(types),
         none=NOT_AN_OBJECT,
-        feedback=section("Earlier answers were rejected", list(feedback)),
     )
     named = named_words(task)
     answer = await client.ask(
@@ -436,19 +452,18 @@ async def _ask_facts(
     domain_text: str | None,
     feedback: Sequence[str],
 ) -> Answer[FactsAnswer]:
-    pddl, described = _domain_prompt(domain, domain_text)
     by_type: dict[str, list[str]] = {}
     for name, kind in objects.items():
         by_type.setdefault(kind, []).append(name)
-    system, user = render(
+    system, user = _render(
         "problem_facts",
-        domain=pddl,
-        domain_text=described,
-        example=example.prompt() if example is not None else "",
-        task=task.strip(),
+        domain,
+        domain_text,
+        example,
+        task,
+        feedback,
         objects="\n".join(f"- {kind}: {', '.join(names)}" for kind, names in by_type.items()),
         sentences=_sentence_lines(patterns),
-        feedback=section("Earlier answers were rejected", list(feedback)),
     )
     return await client.ask(
         system,
