@@ -3,19 +3,20 @@
 Two constrained calls, each checked before it is used (LLM+P, Liu et al. 2023, with the
 alignment that a small model needs):
 
-1. **objects**: the model lists the problem's objects by type (the types are the domain's;
-   names follow the text, and the worked example's convention for objects the text leaves
-   unnamed);
+1. **objects**: every name-like word of the task is a required key whose value is an enum of
+   the domain's types (the model cannot skip one); then the objects the text leaves unnamed,
+   named by the worked example's convention (``lgripper1``);
 2. **facts**: the text is cut into sentences and lifted into patterns
-   (:mod:`modules.llm.task_text`);
-   for each pattern the model says whether it is about the initial state or the goal and which
-   facts it states, in the pattern's slots. Each fact is an alternative per predicate with every
-   argument an enum of the objects (and slots) of its type, so an answer cannot name a predicate,
-   object or type the problem does not have. The answer is grounded once per sentence.
+   (:mod:`modules.llm.task_text`). A pattern the worked example also has is read the way the
+   example reads it (:mod:`modules.llm.example_alignment`); the model reads the others, each
+   spelled out in the schema, saying whether it states the initial state or the goal and which
+   facts, each an alternative per predicate with every argument an enum of the objects of its
+   type. Its answer is lifted to the pattern's slots and grounded once per sentence.
 
 Measured with Qwen2.5-Coder-1.5B on blocksworld: asked for ``init`` and ``goal`` as lists, the
 initial states came out reversed (``on b1 b3`` for "b3 is on top of b1"); asked sentence by
-sentence, they came out right. Nothing here knows a domain.
+sentence, they came out right, but a sentence such as "You have 12 blocks." still grew facts
+that the worked example shows it does not state. Nothing here knows a domain.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,12 +82,14 @@ class WorkedExample:
         """Types of which this example needs objects its text does not name."""
         return [kind for kind, names in self.objects_answer().others.items() if names]
 
+    @cached_property
     def readings(self) -> list[ReadSentence] | None:
+        """The example sentence by sentence (None when that pairing is not sure)."""
         return align(self.text, self.problem)
 
     def known(self) -> dict[tuple[str, tuple[str, ...]], Reading]:
         """How the example reads each of its sentence shapes (see ``known_readings``)."""
-        readings = self.readings()
+        readings = self.readings
         return {} if readings is None else known_readings(readings, dict(self.problem.objects))
 
     def prompt(self) -> str:
@@ -97,7 +101,7 @@ class WorkedExample:
         """
         objects = self.objects_answer().model_dump_json()
         head = f"\nAn example task:\n{self.text.strip()}\n\nIts objects:\n{objects}\n\n"
-        readings = self.readings()
+        readings = self.readings
         if readings is None:
             return head + f"Its PDDL problem:\n{self.problem_pddl.strip()}\n"
         shown = demonstration(readings, dict(self.problem.objects))
