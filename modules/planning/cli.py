@@ -21,6 +21,7 @@ import click
 
 from modules.planning.domain import DomainError, pddl_error
 from modules.planning.engine import ENGINES, PlannerWorker, PlanRequest
+from modules.planning.pddl_errors import check_domain_name, check_requirements
 
 
 class PlanCLIError(click.ClickException):
@@ -49,13 +50,16 @@ def check_pddl(domain_path: Path, problem_path: Path) -> tuple[str, str]:
     get_environment().credits_stream = None
     domain, problem = _read(domain_path), _read(problem_path)
     try:
+        check_requirements(domain)
         PDDLReader().parse_problem_string(domain)
     except Exception as exc:
-        raise PlanCLIError(f"{domain_path}: {pddl_error(exc)}", 2) from None
+        raise PlanCLIError(f"{domain_path}: {pddl_error(exc, domain)}", 2) from None
     try:
+        check_requirements(problem)
+        check_domain_name(domain, problem)
         PDDLReader().parse_problem_string(domain, problem)
     except Exception as exc:
-        raise PlanCLIError(f"{problem_path}: {pddl_error(exc)}", 2) from None
+        raise PlanCLIError(f"{problem_path}: {pddl_error(exc, problem)}", 2) from None
     return domain, problem
 
 

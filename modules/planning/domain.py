@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.records import Atom
+from modules.planning.pddl_errors import check_requirements, explain
 from modules.planning.results import GroundAction
 
 Literal_ = tuple[str, tuple[str, ...]]
@@ -117,9 +118,10 @@ class Domain:
         from unified_planning.io import PDDLReader
 
         try:
+            check_requirements(text)
             problem = PDDLReader().parse_problem_string(text)
         except Exception as exc:
-            raise DomainError(f"{source}: {pddl_error(exc)}") from None
+            raise DomainError(f"{source}: {pddl_error(exc, text)}") from None
         schemas: dict[str, ActionSchema] = {}
         for action in problem.actions:
             params = {p.name: f"?{p.name}" for p in action.parameters}
@@ -194,12 +196,9 @@ class Domain:
         return state, None
 
 
-def pddl_error(exc: BaseException) -> str:
-    """A parse error as 'line L, column C: what was expected' (pyparsing's own wording)."""
-    line = getattr(exc, "lineno", None)
-    col = getattr(exc, "col", None)
-    msg = getattr(exc, "msg", None) or str(exc)
-    return f"line {line}, column {col}: {msg}" if line is not None else msg
+def pddl_error(exc: BaseException, text: str = "") -> str:
+    """A reader's error as ``line L, column C: what`` (located in ``text`` where it can be)."""
+    return str(explain(exc, text))
 
 
 @lru_cache(maxsize=32)

@@ -19,7 +19,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from modules.planning.pddl_errors import check_domain_name
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
 log = logging.getLogger("cogos.planner")
@@ -64,19 +64,6 @@ class PlanRequest:
 
 
 _DOMAINS: dict[str, Any] = {}
-_DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.I)
-_PROBLEM_DOMAIN = re.compile(r"\(\s*:domain\s+([^\s()]+)", re.I)
-
-
-def _check_domain_names(domain: str, problem: str) -> None:
-    """Refuse a problem written for another domain (unified-planning ignores ``(:domain X)``)."""
-    declared = _DOMAIN_NAME.search(domain)
-    wanted = _PROBLEM_DOMAIN.search(problem)
-    if declared and wanted and declared.group(1).lower() != wanted.group(1).lower():
-        raise ValueError(
-            f"the problem is for domain {wanted.group(1)!r}, "
-            f"but the domain is {declared.group(1)!r}"
-        )
 
 
 def build_problem(request: PlanRequest) -> Any:
@@ -85,7 +72,7 @@ def build_problem(request: PlanRequest) -> Any:
     from unified_planning.shortcuts import Object
 
     if request.problem_pddl is not None:
-        _check_domain_names(request.domain_pddl, request.problem_pddl)
+        check_domain_name(request.domain_pddl, request.problem_pddl)
         try:
             return PDDLReader().parse_problem_string(request.domain_pddl, request.problem_pddl)
         except KeyError as exc:  # the reader's way of saying a name is not declared

@@ -12,6 +12,7 @@ from typing import Any
 
 from memory.records import Atom
 from modules.planning.domain import DomainError, pddl_error
+from modules.planning.pddl_errors import check_domain_name, check_requirements
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,11 @@ def read_problem(domain_text: str, problem_text: str, source: str = "<problem>")
     from unified_planning.io import PDDLReader
 
     try:
+        check_requirements(problem_text)
+        check_domain_name(domain_text, problem_text)
         problem = PDDLReader().parse_problem_string(domain_text, problem_text)
     except Exception as exc:
-        raise DomainError(f"{source}: {pddl_error(exc)}") from None
+        raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
     init = frozenset(
         _atom(fluent, source) for fluent, value in problem.initial_values.items() if value.is_true()
     )

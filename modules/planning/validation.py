@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from modules.planning.domain import DomainError, pddl_error
+from modules.planning.pddl_errors import check_domain_name, check_requirements
 from modules.planning.results import GroundAction
 
 
@@ -24,9 +25,11 @@ def validate_plan(
 
     get_environment().credits_stream = None
     try:
+        check_requirements(problem_text)
+        check_domain_name(domain_text, problem_text)
         problem = PDDLReader().parse_problem_string(domain_text, problem_text)
     except Exception as exc:
-        raise DomainError(f"{source}: {pddl_error(exc)}") from None
+        raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
     actions = {a.name.lower(): a for a in problem.actions}
     objects = {o.name.lower(): o for o in problem.all_objects}
     steps = []

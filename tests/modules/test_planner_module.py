@@ -170,3 +170,62 @@ def test_plan_cli(repo_root: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert out.returncode == 2 and str(badd) in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("broken", "edit", "expected"),
+    [
+        (
+            "problem",
+            ("(:domain delivery)", "(:domain other)"),
+            "line 2, column 12: the problem is for domain 'other', but the domain is 'delivery'",
+        ),
+        ("problem", ("d1 - package", "d1 - spaceship"), "undeclared type 'spaceship'"),
+        (
+            "problem",
+            ("(package-at d1 k1)", "(package-at d9 k1)"),
+            "line 4, column 56: undeclared name 'd9'",
+        ),
+        (
+            "domain",
+            (":strips :typing", ":strips :teleportation"),
+            "line 2, column 26: unknown requirement :teleportation",
+        ),
+        (
+            "domain",
+            ("(robot-at ?r - robot ?x - room)", "(robot-at ?r - robot ?x - place)"),
+            "undeclared type 'place'",
+        ),
+    ],
+)
+def test_every_malformed_or_mismatched_input_exits_2_with_its_place(
+    tmp_path: Path, broken: str, edit: tuple[str, str], expected: str
+) -> None:
+    """Names the reader does not know, requirements PDDL does not define and a problem for
+    another domain are bad input like a syntax error: file, line and column, exit 2."""
+    folder = Path(__file__).resolve().parent.parent / "fixtures" / "nl_planning" / "delivery"
+    files = {
+        "domain": (folder / "domain.pddl").read_text(),
+        "problem": (folder / "p01.pddl").read_text(),
+    }
+    assert edit[0] in files[broken]
+    files[broken] = files[broken].replace(edit[0], edit[1])
+    for name, text in files.items():
+        (tmp_path / f"{name}.pddl").write_text(text)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cogos.cli.main",
+            "plan",
+            str(tmp_path / "domain.pddl"),
+            str(tmp_path / "problem.pddl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"{tmp_path / broken}.pddl: " in out.stderr and expected in out.stderr, out.stderr
+    assert "line " in out.stderr and "Traceback" not in out.stderr
