@@ -177,8 +177,9 @@ async def llm_alone(client: LLMClient, folder: DomainFolder, task: str) -> dict[
 def problem_text(answer: str) -> str | None:
     """The PDDL problem in a model's answer: from ``(define (problem`` to its closing paren.
 
-    Whatever follows (a closing code fence, an explanation) is cut off; an answer whose
-    parentheses never balance is kept whole, for the reader to say what is wrong.
+    Generous to the baseline: whatever follows (a closing code fence, an explanation) is cut
+    off, and parentheses the answer leaves open at its end are closed (a small model copying
+    the example's layout often drops the last one).
     """
     start = _PDDL_PROBLEM.search(answer)
     if start is None:
@@ -188,7 +189,7 @@ def problem_text(answer: str) -> str | None:
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth == 0:
             return answer[start.start() : i + 1]
-    return answer[start.start() :]
+    return answer[start.start() :].rstrip().removesuffix("```").rstrip() + ")" * depth
 
 
 async def llm_plus_p(
@@ -209,6 +210,7 @@ async def llm_plus_p(
     system = "You write PDDL problem files. Answer with the PDDL problem only."
     plan = None
     why = ""
+    scored_text: str | None = None
     try:
         answer = await client.ask_text(system, user, what="problem pddl")
         text = problem_text(answer.value)
@@ -220,11 +222,13 @@ async def llm_plus_p(
             )
             plan = list(result.plan) if result.plan is not None else None
             why = result.message
+        scored_text = text
     except LLMError as exc:
         why = str(exc)
     scored = _score(folder, task, plan)
     if plan is None:
         scored["why"] = why or scored["why"]
+    scored["problem"] = scored_text  # what the model wrote, as the planner got it
     return {**scored, **_spent(client, before, started)}
 
 
