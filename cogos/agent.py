@@ -21,7 +21,7 @@ from cogos.config import LoadedConfig, ResolvedComponent
 from cogos.context import ComponentContext
 from cogos.cycle import DecisionCycle
 from cogos.episode import EpisodeStart, EpisodeSummary
-from cogos.errors import ConfigError, EnvError, LifecycleError
+from cogos.errors import ConfigError, EnvError, LifecycleError, NoActionError
 from cogos.facts import ANY_FACTS, FactSchema
 from cogos.module import Module
 from cogos.observation import EnvHandle
@@ -29,6 +29,8 @@ from cogos.policy import Policy
 from memory.errors import DimensionError, FormatVersionError
 from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
+
+log = logging.getLogger("cogos.agent")
 
 EPISODE_TOPIC = "agent/episode/"
 TURN_SECONDS = 0.005
@@ -203,8 +205,14 @@ class Agent:
         last = observation
         self._stop = False
         turn = time.perf_counter()
+        failure: str | None = None
         while cycles < max_cycles and not self._stop:
-            _, next_observation = await self.cycle.run(last)
+            try:
+                _, next_observation = await self.cycle.run(last)
+            except NoActionError as exc:  # the policy's dead end fails this episode, not the run
+                failure = str(exc)
+                log.warning("agent %s: episode %d failed: %s", self.name, episode, failure)
+                break
             cycles += 1
             if time.perf_counter() - turn > TURN_SECONDS:
                 await asyncio.sleep(0)  # a cycle may never suspend: let the rest of the loop run
@@ -229,6 +237,8 @@ class Agent:
         family = last.info.get("task_family") or observation.info.get("task_family")
         if family is not None:
             summary.extra["task_family"] = str(family)
+        if failure is not None:
+            summary.extra["failure"] = failure
         await self.end_episode(summary)
         return summary
 

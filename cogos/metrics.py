@@ -73,6 +73,7 @@ def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
         **llm_figures,
         "episodes": n,
         "successes": len(successes),
+        "failed_episodes": sum("failure" in s.extra for s in summaries),
         "success_rate": len(successes) / n if n else 0.0,
         "mean_steps": _mean([float(s.steps) for s in summaries]),
         "mean_steps_success": _mean([float(s.steps) for s in successes]),

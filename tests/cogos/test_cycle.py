@@ -197,3 +197,33 @@ def test_module_declaring_phase_without_method_fails() -> None:
 
     with pytest.raises(RegistryError, match="retrieve"):
         Agent(load_config_text(config("random", "[{name: test.lazy}]")))
+
+
+class SilentInEpisodeZero(RejectingPolicy):
+    """Proposes nothing in the first episode (a policy's dead end), as usual after it."""
+
+    rejections_per_cycle = 0
+
+    async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
+        return [] if wm.episode == 0 else await super().propose(wm)
+
+    async def select(
+        self, wm: WorkingMemory, candidates: Sequence[Candidate], values: Sequence[float]
+    ) -> Candidate | Rejection:
+        return candidates[0] if candidates else Rejection("nothing proposed", by=self.name)
+
+
+register("policy", "test.silent_first", SilentInEpisodeZero, replace=True)
+
+
+def test_an_episode_with_nothing_to_do_fails_and_the_run_goes_on(tmp_path: Any) -> None:
+    from cogos.runner import run
+
+    result = run(
+        load_config_text(config("test.silent_first").replace("episodes: 1", "episodes: 2"))
+    )
+    first, second = result.summaries
+    assert not first.success and first.cycles == 0
+    assert "proposed nothing" in first.extra["failure"]
+    assert second.cycles > 0 and "failure" not in second.extra
+    assert result.metrics["failed_episodes"] == 1 and result.metrics["episodes"] == 2
