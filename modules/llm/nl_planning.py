@@ -11,7 +11,7 @@ The loop (LLM+P with the planner's verdict fed back):
    the reason, and the translation is asked again, up to ``rounds`` times; from the second round
    the model reads every sentence itself (nothing taken from the worked example);
 5. a planner timeout splits the goal into ordered subgoals (Kwon et al., ICRA 2025), each planned
-   from the state the previous one reached (:func:`plan_by_subgoals`).
+   from the state the previous one reached (``_Solver.by_subgoals``).
 """
 
 from __future__ import annotations
@@ -133,14 +133,14 @@ async def plan_from_text(
             )
             _count(out, facts_answer)
             out.translation = translation
-            problem = _check(domain, translation)
+            problem, about_objects = _check(domain, translation)
             if problem is None:
                 problem = await solver.solve(out, translation, subgoals)
                 if problem is None:
                     return out
             out.feedback.append(problem)
             facts_feedback.append(problem)
-            if "no objects of type" in problem or "unknown object" in problem:
+            if about_objects:
                 objects_feedback.append(problem)
                 objects = None  # list the objects again, with the reason
     except LLMError as exc:
@@ -151,12 +151,15 @@ async def plan_from_text(
     return out
 
 
-def _check(domain: Domain, translation: Translation) -> str | None:
-    """Why this problem cannot be right, before a planner is asked (None: go ahead)."""
+def _check(domain: Domain, translation: Translation) -> tuple[str | None, bool]:
+    """Why this problem cannot be right before a planner is asked (None: go ahead).
+
+    Also whether the objects are at fault: a type with none that an action needs.
+    """
     if not translation.goal:
-        return "the problem has no goal: which sentences say what must hold at the end?"
+        return "the problem has no goal: which sentences say what must hold at the end?", False
     reach = relaxed_reach(domain, translation.objects, translation.init, translation.goal)
-    return reach.explain()
+    return reach.explain(), bool(reach.unreachable_goal and reach.missing_types)
 
 
 @dataclass

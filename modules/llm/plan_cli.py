@@ -25,26 +25,16 @@ from modules.llm.chat import build_chat_model
 from modules.llm.client import LLMClient
 from modules.llm.nl_planning import NLPlan, SubgoalMode, plan_from_text
 from modules.llm.problem_translation import WorkedExample
+from modules.planning.cli import PlanCLIError
 from modules.planning.domain import Domain, DomainError
 from modules.planning.engine import PlannerWorker
-
-
-class TaskPlanError(click.ClickException):
-    """One line on stderr and an exit code (2: bad input, 1: no plan)."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code  # type: ignore[misc]  # click reads it per instance
-
-    def show(self, file: object = None) -> None:
-        click.secho(f"error: {self.message}", err=True, fg="red")
 
 
 def _read(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise TaskPlanError(f"{path}: cannot read the {what} ({exc})", 2) from None
+        raise PlanCLIError(f"{path}: cannot read the {what} ({exc})", 2) from None
 
 
 def load_llm_spec(path: Path | None) -> LLMSpec:
@@ -52,7 +42,7 @@ def load_llm_spec(path: Path | None) -> LLMSpec:
     if path is None:
         named = os.environ.get("COGOS_LLM_CONFIG")
         if not named:
-            raise TaskPlanError(
+            raise PlanCLIError(
                 "no model configured: give --llm CONFIG.yaml (a YAML file with an 'llm:' section, "
                 "such as config/llm/llama_server.yaml) or set COGOS_LLM_CONFIG",
                 2,
@@ -61,15 +51,15 @@ def load_llm_spec(path: Path | None) -> LLMSpec:
     try:
         data = yaml.safe_load(_read(path, "model config"))
     except yaml.YAMLError as exc:
-        raise TaskPlanError(f"{path}: not YAML ({exc})", 2) from None
+        raise PlanCLIError(f"{path}: not YAML ({exc})", 2) from None
     if not isinstance(data, dict) or not isinstance(data.get("llm"), dict):
-        raise TaskPlanError(f"{path}: expected a mapping with an 'llm:' section", 2)
+        raise PlanCLIError(f"{path}: expected a mapping with an 'llm:' section", 2)
     try:
         return LLMSpec.model_validate(data["llm"])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise TaskPlanError(f"{path}: llm.{where}: {first['msg']}", 2) from None
+        raise PlanCLIError(f"{path}: llm.{where}: {first['msg']}", 2) from None
 
 
 def _example(task: Path, given: Path | None, domain: Domain) -> WorkedExample | None:
@@ -80,9 +70,9 @@ def _example(task: Path, given: Path | None, domain: Domain) -> WorkedExample | 
     try:
         return WorkedExample.load(path, domain)
     except OSError as exc:
-        raise TaskPlanError(f"{path}: cannot read the worked example ({exc})", 2) from None
+        raise PlanCLIError(f"{path}: cannot read the worked example ({exc})", 2) from None
     except DomainError as exc:
-        raise TaskPlanError(f"worked example: {exc}", 2) from None
+        raise PlanCLIError(f"worked example: {exc}", 2) from None
 
 
 def plan_task(
@@ -103,19 +93,19 @@ def plan_task(
     try:
         domain = Domain.from_text(_read(domain_path, "domain"), str(domain_path))
     except DomainError as exc:
-        raise TaskPlanError(str(exc), 2) from None
+        raise PlanCLIError(str(exc), 2) from None
     task = _read(task_path, "task")
     if not task.strip():
-        raise TaskPlanError(f"{task_path}: the task is empty", 2)
+        raise PlanCLIError(f"{task_path}: the task is empty", 2)
     described_path = domain_text if domain_text is not None else domain_path.with_suffix(".nl")
     described = _read(described_path, "domain's description") if described_path.exists() else None
     if domain_text is not None and described is None:
-        raise TaskPlanError(f"{domain_text}: no such file", 2)
+        raise PlanCLIError(f"{domain_text}: no such file", 2)
     worked = _example(task_path, example, domain)
     try:
         client = LLMClient(spec, build_chat_model(spec))
     except ConfigError as exc:
-        raise TaskPlanError(str(exc), 2) from None
+        raise PlanCLIError(str(exc), 2) from None
     worker = PlannerWorker()
     worker.warm()
     try:
@@ -142,7 +132,7 @@ def plan_task(
     _show(result, domain, task_path.stem, as_json)
     if result.plan is None:
         why = result.feedback[-1] if result.feedback else result.status
-        raise TaskPlanError(f"no plan after {result.rounds} round(s): {why}", 1)
+        raise PlanCLIError(f"no plan after {result.rounds} round(s): {why}", 1)
 
 
 def _show(result: NLPlan, domain: Domain, name: str, as_json: bool) -> None:
