@@ -60,6 +60,8 @@ ANCHORS = {
     "source": "Liu et al., LLM+P (2023), arXiv 2304.11477",
 }
 METHODS = ("llm", "llm_p", "cogos")
+SKIPPED: dict[str, str] = {}
+"""Domain folders that could not be read, and why (in the last JSON line)."""
 _PDDL_PROBLEM = re.compile(r"\(\s*define\s*\(\s*problem\b", re.I)
 
 
@@ -76,12 +78,31 @@ class DomainFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = path.name
+        self.notes: list[str] = []
+        """What could not be used as given (shown in the output)."""
         self.domain_text = (path / "domain.pddl").read_text(encoding="utf-8")
-        self.domain = Domain.from_text(self.domain_text, str(path / "domain.pddl"))
+        self.domain = self._domain()
         described = path / "domain.nl"
         self.described = described.read_text(encoding="utf-8") if described.exists() else None
+        self.example: WorkedExample | None = None
         example = path / "p_example.nl"
-        self.example = WorkedExample.load(example, self.domain) if example.exists() else None
+        if example.exists():
+            try:
+                self.example = WorkedExample.load(example, self.domain)
+            except (DomainError, OSError) as exc:  # a broken example: the tasks run without one
+                self.notes.append(f"worked example not used: {exc}")
+
+    def _domain(self) -> Domain:
+        source = str(self.path / "domain.pddl")
+        try:
+            return Domain.from_text(self.domain_text, source)
+        except DomainError:
+            # a domain naming objects that only its problems declare: read it with one
+            first = next(iter(sorted(self.path.glob("p*.pddl"))), None)
+            if first is None:
+                raise
+            self.notes.append(f"domain read together with {first.name}")
+            return Domain.from_text(self.domain_text, source, first.read_text(encoding="utf-8"))
 
     def tasks(self) -> list[str]:
         return sorted(
@@ -117,7 +138,16 @@ def domain_folders(data: Path, names: list[str] | None) -> list[DomainFolder]:
         found = [known[n] for n in names]
     if not found:
         raise ValueError(f"{data}: no domain folders (each holds a domain.pddl)")
-    return [DomainFolder(p) for p in found]
+    folders = []
+    for path in found:
+        try:
+            folders.append(DomainFolder(path))
+        except DomainError as exc:  # one domain the reader cannot take does not stop the rest
+            print(f"skipped {path.name}: {exc}", file=sys.stderr)
+            SKIPPED[path.name] = str(exc)
+    if not folders:
+        raise ValueError(f"{data}: no domain could be read ({'; '.join(SKIPPED.values())})")
+    return folders
 
 
 # --- the three methods ------------------------------------------------------------------------
@@ -525,6 +555,8 @@ def main() -> int:
                 "data": str(args.data),
                 "tasks": len(rows),
                 "domains": summary,
+                "skipped_domains": SKIPPED,
+                "notes": {f.name: f.notes for f in folders if f.notes},
                 "household": house,
                 "anchors": ANCHORS,
                 "wall_s": round(time.perf_counter() - started, 1),

@@ -133,3 +133,34 @@ def test_llm_plan_measures_subgoals_beside_the_whole_problem(tmp_path: Path) -> 
     cogos = json.loads(proc.stdout.strip().splitlines()[-1])["domains"]["delivery"]["cogos"]
     assert cogos["tasks"] == 2 and cogos["success_rate"] == 1.0
     assert cogos["subgoal_success_rate"] == 1.0
+
+
+@requires_extra("llm", "langchain_core", "tenacity", "tqdm")
+def test_llm_plan_skips_a_domain_it_cannot_read_and_runs_the_rest(tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "domains"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "nl_planning" / "stacks", data / "stacks")
+    broken = data / "broken"
+    broken.mkdir()
+    (broken / "domain.pddl").write_text("(define (domain broken) (:types a - b b - a)")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "llm_plan.py"),
+            "--oracle",
+            "--tasks",
+            "1",
+            "--data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result["domains"]) == {"stacks"}
+    assert "broken" in result["skipped_domains"] and "skipped broken" in proc.stderr

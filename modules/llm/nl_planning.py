@@ -32,6 +32,7 @@ from modules.llm.reasoning import decompose
 from modules.llm.schemas import atom_schema
 from modules.planning.domain import Domain
 from modules.planning.engine import PlannerWorker, PlanRequest
+from modules.planning.ipc import GeneratedProblem
 from modules.planning.reachability import relaxed_reach
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
@@ -175,12 +176,12 @@ class _Solver:
     async def plan(
         self, translation: Translation, init: frozenset[Atom], goal: frozenset[Atom]
     ) -> PlanResult:
-        request = PlanRequest(
-            self.domain.text,
-            objects=tuple(translation.objects.items()),
-            init=tuple(sorted(init)),
-            goal=tuple(sorted(goal)),
+        # as PDDL text: a domain that names objects only its problems declare (tyreworld's
+        # wrench) is read by the planner together with the problem
+        problem = GeneratedProblem(
+            "translated", self.domain.name, tuple(translation.objects.items()), init, goal
         )
+        request = PlanRequest(self.domain.text, problem_pddl=problem.to_pddl())
         return await self.worker.asolve(request, self.engine, self.timeout)
 
     async def solve(

@@ -15,6 +15,7 @@ effects). Anything else is rejected with a clear message when the domain is load
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -23,6 +24,7 @@ from typing import Any
 
 from memory.records import Atom
 from modules.planning.pddl_errors import check_requirements, explain
+from modules.planning.pddl_reader import parse
 from modules.planning.results import GroundAction
 
 Literal_ = tuple[str, tuple[str, ...]]
@@ -114,16 +116,15 @@ class Domain:
         return below
 
     @classmethod
-    def from_text(cls, text: str, source: str = "<domain>") -> Domain:
-        from unified_planning.io import PDDLReader
-
+    def from_text(cls, text: str, source: str = "<domain>", problem: str | None = None) -> Domain:
+        """Parse ``text`` (with ``problem`` when the domain names objects only problems declare)."""
         try:
             check_requirements(text)
-            problem = PDDLReader().parse_problem_string(text)
+            parsed = parse(text, problem)
         except Exception as exc:
             raise DomainError(f"{source}: {pddl_error(exc, text)}") from None
         schemas: dict[str, ActionSchema] = {}
-        for action in problem.actions:
+        for action in parsed.actions:
             params = {p.name: f"?{p.name}" for p in action.parameters}
             pos: list[Literal_] = []
             neg: list[Literal_] = []
@@ -154,14 +155,16 @@ class Domain:
                 ),
             )
         types = {
-            t.name: (t.father.name if t.father is not None else None) for t in problem.user_types
+            t.name: (t.father.name if t.father is not None else None) for t in parsed.user_types
         }
-        predicates = {f.name: f.arity for f in problem.fluents}
+        predicates = {f.name: f.arity for f in parsed.fluents}
         signatures = {
             f.name: tuple(p.type.name if p.type.is_user_type() else "object" for p in f.signature)
-            for f in problem.fluents
+            for f in parsed.fluents
         }
-        return cls(problem.name, text, schemas, types, predicates, signatures)
+        declared = re.search(r"\(\s*domain\s+([^\s()]+)", text, re.I)
+        name = declared.group(1).lower() if declared and problem is not None else parsed.name
+        return cls(name, text, schemas, types, predicates, signatures)
 
     def ground(self, step: GroundAction) -> GroundStep:
         name, args = step

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from modules.planning.pddl_errors import check_domain_name
+from modules.planning.pddl_reader import parse
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
 log = logging.getLogger("cogos.planner")
@@ -68,20 +69,17 @@ _DOMAINS: dict[str, Any] = {}
 
 def build_problem(request: PlanRequest) -> Any:
     """The unified-planning ``Problem`` for a request (domains parsed once and cached)."""
-    from unified_planning.io import PDDLReader
     from unified_planning.shortcuts import Object
 
     if request.problem_pddl is not None:
         check_domain_name(request.domain_pddl, request.problem_pddl)
         try:
-            return PDDLReader().parse_problem_string(request.domain_pddl, request.problem_pddl)
+            return parse(request.domain_pddl, request.problem_pddl)
         except KeyError as exc:  # the reader's way of saying a name is not declared
             raise ValueError(f"the problem uses {exc} which the domain does not declare") from None
     domain = _DOMAINS.get(request.domain_pddl)
     if domain is None:
-        domain = _DOMAINS[request.domain_pddl] = PDDLReader().parse_problem_string(
-            request.domain_pddl
-        )
+        domain = _DOMAINS[request.domain_pddl] = parse(request.domain_pddl)
     problem = domain.clone()
     problem.name = request.name
     objects = {}

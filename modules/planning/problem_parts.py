@@ -2,7 +2,8 @@
 
 What a worked example shows a model, and what a translated problem is checked against, as the
 same tuples the rest of the planner uses (names lowercase, as unified-planning's reader makes
-them). Only conjunctive goals of atoms: a problem with anything else is refused with the reason.
+them). Only conjunctive goals of atoms and negated atoms: anything else is refused with the
+reason.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from memory.records import Atom
 from modules.planning.domain import DomainError, pddl_error
 from modules.planning.pddl_errors import check_domain_name, check_requirements
+from modules.planning.pddl_reader import parse
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class ProblemParts:
     objects: tuple[tuple[str, str], ...]
     init: frozenset[Atom]
     goal: frozenset[Atom]
+    goal_not: frozenset[Atom] = frozenset()
+    """Atoms the goal wants false (termes: ``(not (has-block))``)."""
 
     def objects_by_type(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -43,17 +47,17 @@ def _conjuncts(expr: Any) -> list[Any]:
 
 def read_problem(domain_text: str, problem_text: str, source: str = "<problem>") -> ProblemParts:
     """Parse ``problem_text`` against ``domain_text`` (errors name ``source`` and the line)."""
-    from unified_planning.io import PDDLReader
-
     try:
         check_requirements(problem_text)
         check_domain_name(domain_text, problem_text)
-        problem = PDDLReader().parse_problem_string(domain_text, problem_text)
+        problem = parse(domain_text, problem_text)
     except Exception as exc:
         raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
     init = frozenset(
         _atom(fluent, source) for fluent, value in problem.initial_values.items() if value.is_true()
     )
-    goal = frozenset(_atom(c, source) for g in problem.goals for c in _conjuncts(g))
+    literals = [c for g in problem.goals for c in _conjuncts(g)]
+    goal = frozenset(_atom(c, source) for c in literals if not c.is_not())
+    goal_not = frozenset(_atom(c.arg(0), source) for c in literals if c.is_not())
     objects = tuple((o.name, o.type.name) for o in problem.all_objects)
-    return ProblemParts(problem.name, objects, init, goal)
+    return ProblemParts(problem.name, objects, init, goal, goal_not)

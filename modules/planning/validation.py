@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from modules.planning.domain import DomainError, pddl_error
 from modules.planning.pddl_errors import check_domain_name, check_requirements
+from modules.planning.pddl_reader import parse
 from modules.planning.results import GroundAction
 
 
@@ -19,7 +20,6 @@ def validate_plan(
     domain_text: str, problem_text: str, plan: Sequence[GroundAction], source: str = "<problem>"
 ) -> tuple[bool, str]:
     """(valid, why not): the plan replayed by unified-planning's sequential validator."""
-    from unified_planning.io import PDDLReader
     from unified_planning.plans import ActionInstance, SequentialPlan
     from unified_planning.shortcuts import PlanValidator, get_environment
 
@@ -27,7 +27,7 @@ def validate_plan(
     try:
         check_requirements(problem_text)
         check_domain_name(domain_text, problem_text)
-        problem = PDDLReader().parse_problem_string(domain_text, problem_text)
+        problem = parse(domain_text, problem_text)
     except Exception as exc:
         raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
     actions = {a.name.lower(): a for a in problem.actions}

@@ -133,3 +133,33 @@ def test_plans_are_validated_against_a_pddl_problem() -> None:
     )
     with pytest.raises(DomainError, match=r"bad\.pddl"):
         validate_plan(domain_text, "(define (problem", good, "bad.pddl")
+
+
+def test_published_domains_the_reader_refuses_as_written_are_read() -> None:
+    """A name both a predicate and an action (floortile's up), an either type (storage), a
+    negated goal fact (termes): read as documented in modules/planning/pddl_reader.py."""
+    from modules.planning.pddl_reader import readable
+
+    text = (FIXTURES / "delivery" / "domain.pddl").read_text()
+    both = text.replace("(:action go", "(:action robot-at").replace(
+        "(robot-at ?r - robot ?x - room)\n",
+        "(robot-at ?r - robot ?x - room)\n               (go)\n",
+    )
+    domain = Domain.from_text(both)
+    assert "robot-at" in domain.schemas and "robot-at" in domain.predicates
+    either = text.replace(
+        "(package-at ?p - package ?x - room)", "(package-at ?p - (either package hand) ?x - room)"
+    )
+    assert "(package-at ?p - object ?x - room)" in readable(either)
+    assert Domain.from_text(either).signatures["package-at"] == ("object", "room")
+    problem = (
+        (FIXTURES / "delivery" / "p01.pddl")
+        .read_text()
+        .replace(
+            "(:goal (and (package-at d1 k2)))",
+            "(:goal (and (package-at d1 k2) (not (robot-at r1 k1))))",
+        )
+    )
+    parts = read_problem(text, problem)
+    assert parts.goal == {("package-at", "d1", "k2")}
+    assert parts.goal_not == {("robot-at", "r1", "k1")}
