@@ -269,12 +269,15 @@ async def test_a_crash_leaves_the_status_offline(
     )
     daemon = daemons(config, command=[str(wrapper), "-v", "daemon"])
     await wait_online(client, daemon)
+    status = await client.watch("t/cogosd/status")
     trigger = "crash" if task == "mqtt" else "crash-metrics"
     await client.mqtt.publish(f"t/cogosd/cmd/{trigger}", b"{}", qos=1)
     assert await exit_code(daemon) == 1
     stderr = daemon.stderr()
     assert f"the daemon's {task} task ended" in stderr
     assert "left the MQTT session without a clean disconnect" in stderr
+    # the broker sends the will once it sees the socket close: wait for it, not for the clock
+    await next_matching(status, lambda s: s["state"] == "offline", 30)
     statuses = await retained(broker.port, ["t/cogosd/status", "t/ext/status"])
     assert statuses["t/cogosd/status"] == {"state": "offline"}
     if task == "metrics":  # the connection was up: the agents said offline too

@@ -316,10 +316,13 @@ async def test_daemon_killed_and_restarted_keeps_acknowledged_memory(
     _, info = env.reset(seed=2)
     reply = await client.ok("ext", "observe", maze_observation(info))
     env.step(reply["native"])
+    status = await client.watch("t/cogosd/status")
     daemon.kill()
     assert daemon.proc is not None and daemon.proc.returncode == -9
 
-    # the last will said offline
+    # the last will says offline: waited for (the broker sends it once it sees the socket close),
+    # then it is what stays retained
+    await next_matching(status, lambda s: s["state"] == "offline", 30)
     statuses = await retained(client.port, ["t/cogosd/status"])
     assert statuses["t/cogosd/status"] == {"state": "offline"}
 
