@@ -172,8 +172,21 @@ class ObjectsAnswer(BaseModel):
     def objects(self) -> dict[str, str]:
         """Lowercase name -> type."""
         out = {w.lower(): kind for w, kind in self.named.items() if kind != NOT_AN_OBJECT}
-        out.update((n.lower(), kind) for kind, names in self.others.items() for n in names)
+        out.update((n.lower(), kind) for kind, n in self.unnamed())
         return out
+
+    def unnamed(self) -> list[tuple[str, str]]:
+        """``(type, name)`` of the objects listed under ``others``.
+
+        A small model fills a type it has nothing for with the word it was given for "not an
+        object" (``"none"``): that is no name, and is dropped.
+        """
+        return [
+            (kind, name)
+            for kind, names in self.others.items()
+            for name in names
+            if name.lower() != NOT_AN_OBJECT
+        ]
 
 
 class SentenceReading(BaseModel):
@@ -261,12 +274,11 @@ def check_objects(answer: ObjectsAnswer, types: Sequence[str], named: Sequence[s
     for kind in [*seen.values(), *answer.others]:
         if kind not in types and kind != NOT_AN_OBJECT:
             return f"unknown type {kind!r} (the domain's types: {', '.join(types)})"
-    for kind, names in answer.others.items():
-        for name in names:
-            low = name.lower()
-            if seen.get(low, kind) != kind:
-                return f"object {name!r} is given two types ({seen[low]} and {kind})"
-            seen[low] = kind
+    for kind, name in answer.unnamed():
+        low = name.lower()
+        if seen.get(low, kind) != kind:
+            return f"object {name!r} is given two types ({seen[low]} and {kind})"
+        seen[low] = kind
     if not answer.objects():
         return "no objects: list every object the task involves"
     return None

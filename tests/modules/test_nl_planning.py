@@ -294,3 +294,17 @@ def test_fixture_tasks_have_ground_truth_plans(domain: str) -> None:
             assert result.status.solved, (nl.name, result.message)
     finally:
         worker.close()
+
+
+async def test_none_in_the_unnamed_objects_is_no_object() -> None:
+    """Qwen2.5-Coder-1.5B on grippers p09: types it had nothing for were filled with "none"."""
+    task = Task("delivery", "p01")
+    answer = json.loads(task.objects_answer())
+    answer["others"]["package"] = ["none"]
+    answer["others"]["room"] = ["None"]
+    model = RecordingModel([json.dumps(answer)])
+    objects, reply = await translate_objects(
+        client_for(model), task.domain, task.text, example=task.example
+    )
+    assert reply.attempts == 1 and "none" not in objects
+    assert objects == dict(task.truth.objects)
