@@ -45,14 +45,19 @@ def _conjuncts(expr: Any) -> list[Any]:
     return [c for a in expr.args for c in _conjuncts(a)] if expr.is_and() else [expr]
 
 
-def read_problem(domain_text: str, problem_text: str, source: str = "<problem>") -> ProblemParts:
-    """Parse ``problem_text`` against ``domain_text`` (errors name ``source`` and the line)."""
+def parse_problem(domain_text: str, problem_text: str, source: str = "<problem>") -> Any:
+    """unified-planning's ``Problem`` for the two texts, checked (a DomainError names the line)."""
     try:
         check_requirements(problem_text)
         check_domain_name(domain_text, problem_text)
-        problem = parse(domain_text, problem_text)
+        return parse(domain_text, problem_text)
     except Exception as exc:
         raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
+
+
+def read_problem(domain_text: str, problem_text: str, source: str = "<problem>") -> ProblemParts:
+    """Parse ``problem_text`` against ``domain_text`` (errors name ``source`` and the line)."""
+    problem = parse_problem(domain_text, problem_text, source)
     init = frozenset(
         _atom(fluent, source) for fluent, value in problem.initial_values.items() if value.is_true()
     )

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modules.planning.domain import DomainError, pddl_error
-from modules.planning.pddl_errors import check_domain_name, check_requirements
-from modules.planning.pddl_reader import parse
+from modules.planning.problem_parts import parse_problem
 from modules.planning.results import GroundAction
 
 
@@ -24,12 +22,7 @@ def validate_plan(
     from unified_planning.shortcuts import PlanValidator, get_environment
 
     get_environment().credits_stream = None
-    try:
-        check_requirements(problem_text)
-        check_domain_name(domain_text, problem_text)
-        problem = parse(domain_text, problem_text)
-    except Exception as exc:
-        raise DomainError(f"{source}: {pddl_error(exc, problem_text)}") from None
+    problem = parse_problem(domain_text, problem_text, source)
     actions = {a.name.lower(): a for a in problem.actions}
     objects = {o.name.lower(): o for o in problem.all_objects}
     steps = []
