@@ -25,16 +25,9 @@ from modules.llm.chat import build_chat_model
 from modules.llm.client import LLMClient
 from modules.llm.nl_planning import NLPlan, SubgoalMode, plan_from_text
 from modules.llm.problem_translation import WorkedExample
-from modules.planning.cli import PlanCLIError
+from modules.planning.cli import PlanCLIError, read_input
 from modules.planning.domain import Domain, DomainError
 from modules.planning.engine import PlannerWorker
-
-
-def _read(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanCLIError(f"{path}: cannot read the {what} ({exc})", 2) from None
 
 
 def load_llm_spec(path: Path | None) -> LLMSpec:
@@ -49,7 +42,7 @@ def load_llm_spec(path: Path | None) -> LLMSpec:
             )
         path = Path(named)
     try:
-        data = yaml.safe_load(_read(path, "model config"))
+        data = yaml.safe_load(read_input(path, "model config"))
     except yaml.YAMLError as exc:
         raise PlanCLIError(f"{path}: not YAML ({exc})", 2) from None
     if not isinstance(data, dict) or not isinstance(data.get("llm"), dict):
@@ -91,14 +84,16 @@ def plan_task(
 ) -> None:
     spec = load_llm_spec(llm)
     try:
-        domain = Domain.from_text(_read(domain_path, "domain"), str(domain_path))
+        domain = Domain.from_text(read_input(domain_path, "domain"), str(domain_path))
     except DomainError as exc:
         raise PlanCLIError(str(exc), 2) from None
-    task = _read(task_path, "task")
+    task = read_input(task_path, "task")
     if not task.strip():
         raise PlanCLIError(f"{task_path}: the task is empty", 2)
     described_path = domain_text if domain_text is not None else domain_path.with_suffix(".nl")
-    described = _read(described_path, "domain's description") if described_path.exists() else None
+    described = (
+        read_input(described_path, "domain's description") if described_path.exists() else None
+    )
     if domain_text is not None and described is None:
         raise PlanCLIError(f"{domain_text}: no such file", 2)
     worked = _example(task_path, example, domain)

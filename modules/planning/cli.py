@@ -36,16 +36,18 @@ class PlanCLIError(click.ClickException):
         click.secho(f"error: {self.message}", err=True, fg="red")
 
 
-def _read(path: Path) -> str:
+def read_input(path: Path, what: str = "") -> str:
+    """A file the command was given; one that cannot be read is bad input (exit 2)."""
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanCLIError(f"{path}: cannot read ({exc})", 2) from None
+        named = f" the {what}" if what else ""
+        raise PlanCLIError(f"{path}: cannot read{named} ({exc})", 2) from None
 
 
 def check_pddl(domain_path: Path, problem_path: Path) -> tuple[str, str]:
     """Parse both files; a syntax or semantic error names the file and line."""
-    domain, problem = _read(domain_path), _read(problem_path)
+    domain, problem = read_input(domain_path), read_input(problem_path)
     try:
         check_requirements(domain)
         parse(domain)

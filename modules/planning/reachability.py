@@ -99,10 +99,11 @@ def relaxed_reach(
     domain: Domain, objects: Mapping[str, str], init: frozenset[Atom], goal: frozenset[Atom]
 ) -> Reach:
     """The facts reachable from ``init`` ignoring deletes, and the goal facts outside them."""
-    by_type: dict[str, list[str]] = {}
-    for name, kind in objects.items():
-        for parent in _ancestors(domain, kind):
-            by_type.setdefault(parent, []).append(name)
+    kinds = {t for s in domain.schemas.values() for t in s.param_types} | {"object"}
+    by_type = {
+        kind: [name for name, of in objects.items() if of in domain.subtypes(kind)]
+        for kind in kinds
+    }
     reached: dict[str, set[tuple[str, ...]]] = {}
     for atom in init:
         reached.setdefault(atom[0], set()).add(tuple(atom[1:]))
@@ -124,13 +125,3 @@ def relaxed_reach(
         {t for s in never for t in domain.schemas[s].param_types if not by_type.get(t)}
     )
     return Reach(facts, tuple(sorted(goal - facts)), never, tuple(missing))
-
-
-def _ancestors(domain: Domain, kind: str) -> list[str]:
-    """``kind`` and every type above it, up to ``object``."""
-    out = [kind]
-    while (parent := domain.types.get(out[-1])) is not None and parent not in out:
-        out.append(parent)
-    if "object" not in out:
-        out.append("object")
-    return out
