@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memory.records import Atom
+from modules.llm.object_families import Family, quantify
 from modules.llm.task_text import lift, sentences
 from modules.planning.problem_parts import ProblemParts
 
@@ -133,18 +134,25 @@ Reading = tuple[str, tuple[Atom, ...]]
 
 
 def known_readings(
-    readings: Sequence[ReadSentence], objects: dict[str, str]
+    readings: Sequence[ReadSentence],
+    objects: dict[str, str],
+    families: Sequence[Family] = (),
 ) -> dict[tuple[str, tuple[str, ...]], Reading]:
-    """The example's patterns (by shape and slot types) whose facts are all in their slots.
+    """The example's patterns (by shape and slot types) whose facts it shows how to ground.
 
     A task sentence of the same shape states the same facts of its own objects, so it can be
-    read without a model; a pattern whose facts name other objects of the example (its robots'
-    grippers, say) cannot, and is left to the model.
+    read without a model: when its facts are all in its slots, or are one template over each
+    owner of a family ("The robots' grippers are free.": ``free <robot> lgripper<robot>``, see
+    :mod:`modules.llm.object_families`). A pattern whose facts name other objects of the
+    example is left to the model.
     """
     out: dict[tuple[str, tuple[str, ...]], Reading] = {}
     for reading in readings:
         pattern = lift([reading.sentence], objects)[0]
+        key = (pattern.shape, pattern.slot_types)
         lifted = tuple(pattern.lift_facts(reading.facts))
         if all(arg in pattern.slots for atom in lifted for arg in atom[1:]):
-            out[(pattern.shape, pattern.slot_types)] = (reading.part, lifted)
+            out[key] = (reading.part, lifted)
+        elif families and (quantified := quantify(lifted, families, objects)) is not None:
+            out[key] = (reading.part, quantified)
     return out

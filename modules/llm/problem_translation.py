@@ -4,8 +4,9 @@ Two constrained calls, each checked before it is used (LLM+P, Liu et al. 2023, w
 alignment that a small model needs):
 
 1. **objects**: every name-like word of the task is a required key whose value is an enum of
-   the domain's types (the model cannot skip one); then the objects the text leaves unnamed,
-   named by the worked example's convention (``lgripper1``);
+   the domain's types (the model cannot skip one); then the objects the text leaves unnamed.
+   Where the worked example shows their naming (``lgripperK`` for each ``robotK``), they are
+   named here instead (:mod:`modules.llm.object_families`);
 2. **facts**: the text is cut into sentences and lifted into patterns
    (:mod:`modules.llm.task_text`). A pattern the worked example also has is read the way the
    example reads it (:mod:`modules.llm.example_alignment`); the model reads the others, each
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +41,7 @@ from modules.llm.example_alignment import (
     demonstration,
     known_readings,
 )
+from modules.llm.object_families import Family, expand, find_families, members
 from modules.llm.prompting import render, section
 from modules.llm.schemas import JsonSchema, atom_schema
 from modules.llm.task_text import Pattern, lift, sentences
@@ -74,13 +76,36 @@ class WorkedExample:
         problem = read_problem(domain.text, problem_pddl, str(pddl_path))
         return cls(text, problem_pddl, problem, plan, tuple(object_types(domain)))
 
+    @cached_property
+    def families(self) -> list[Family]:
+        """The unnamed objects whose naming the example shows (``lgripperK`` per ``robotK``)."""
+        problem = self.problem
+        facts = problem.init | problem.goal
+        return find_families(dict(problem.objects), named_words(self.text), facts)
+
+    def derived_types(self) -> set[str]:
+        """Types whose objects are named by a family, not by the model."""
+        return {f.kind for f in self.families}
+
     def objects_answer(self) -> ObjectsAnswer:
         """The objects step's answer for this example (what the model is shown)."""
-        return objects_answer_for(self.text, self.problem, self.types)
+        return objects_answer_for(self.text, self.problem, self.types, self.derived_types())
 
     def implied_types(self) -> list[str]:
         """Types of which this example needs objects its text does not name."""
         return [kind for kind, names in self.objects_answer().others.items() if names]
+
+    def objects_for(self, answer: ObjectsAnswer) -> dict[str, str]:
+        """The objects of ``answer``, with each family's members for the task's owners.
+
+        The model is not asked for unnamed objects of a family's type; any it gives are dropped.
+        """
+        derived = self.derived_types()
+        answer = answer.model_copy(
+            update={"others": {k: v for k, v in answer.others.items() if k not in derived}}
+        )
+        objects = answer.objects()
+        return {**members(self.families, objects), **objects}
 
     @cached_property
     def readings(self) -> list[ReadSentence] | None:
@@ -90,7 +115,9 @@ class WorkedExample:
     def known(self) -> dict[tuple[str, tuple[str, ...]], Reading]:
         """How the example reads each of its sentence shapes (see ``known_readings``)."""
         readings = self.readings
-        return {} if readings is None else known_readings(readings, dict(self.problem.objects))
+        if readings is None:
+            return {}
+        return known_readings(readings, dict(self.problem.objects), self.families)
 
     def prompt(self) -> str:
         """The example as both steps show it: its objects, and its sentences read.
@@ -222,27 +249,37 @@ def named_words(text: str) -> list[str]:
     return list(first.values())
 
 
-def objects_answer_for(text: str, problem: ProblemParts, types: Sequence[str]) -> ObjectsAnswer:
-    """The right objects answer for ``text`` whose problem is ``problem`` (a worked example's)."""
+def objects_answer_for(
+    text: str, problem: ProblemParts, types: Sequence[str], derived: Collection[str] = ()
+) -> ObjectsAnswer:
+    """The right objects answer for ``text`` whose problem is ``problem`` (a worked example's).
+
+    Unnamed objects of a ``derived`` type are left out (the model is not asked for them).
+    """
     objects = dict(problem.objects)
     named = {w: objects.get(w.lower(), NOT_AN_OBJECT) for w in named_words(text)}
     said = {w.lower() for w in named}
-    others: dict[str, list[str]] = {kind: [] for kind in types}
+    others: dict[str, list[str]] = {kind: [] for kind in types if kind not in derived}
     for name, kind in problem.objects:
-        if name not in said:
+        if name not in said and kind not in derived:
             others.setdefault(kind, []).append(name)
     return ObjectsAnswer(named=named, others=others)
 
 
 def objects_schema(
-    types: Sequence[str], named: Sequence[str], implied: Sequence[str] = ()
+    types: Sequence[str],
+    named: Sequence[str],
+    implied: Sequence[str] = (),
+    derived: Collection[str] = (),
 ) -> JsonSchema:
     """Each named word typed (an enum: it cannot be skipped), then the unnamed objects.
 
-    ``implied``: types of which the worked example needed objects its text never named (the
-    robots' grippers): the answer lists at least one of each.
+    ``implied``: types of which the worked example needed objects its text never named: the
+    answer lists at least one of each. ``derived``: types whose unnamed objects are not asked
+    for (the example's naming gives them, :mod:`modules.llm.object_families`).
     """
     names = {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN}}
+    unnamed = [t for t in types if t not in derived]
     at_least_one = {**names, "minItems": 1}
     return {
         "type": "object",
@@ -255,8 +292,8 @@ def objects_schema(
             },
             "others": {
                 "type": "object",
-                "properties": {t: at_least_one if t in implied else names for t in types},
-                "required": list(types),
+                "properties": {t: at_least_one if t in implied else names for t in unnamed},
+                "required": unnamed,
                 "additionalProperties": False,
             },
         },
@@ -398,9 +435,15 @@ async def translate_objects(
         ObjectsAnswer,
         check=lambda a: check_objects(a, types, named),
         what="problem objects",
-        json_schema=objects_schema(types, named, example.implied_types() if example else ()),
+        json_schema=objects_schema(
+            types,
+            named,
+            example.implied_types() if example else (),
+            example.derived_types() if example else (),
+        ),
     )
-    return answer.value.objects(), answer
+    objects = example.objects_for(answer.value) if example else answer.value.objects()
+    return objects, answer
 
 
 def _sentence_lines(patterns: Sequence[Pattern]) -> str:
@@ -447,7 +490,7 @@ async def translate_facts(
             source = "model"
         else:
             found, lifted = known[(pattern.shape, pattern.slot_types)]
-            part, atoms, source = _part(found), list(lifted), "example"
+            part, atoms, source = _part(found), expand(lifted, objects), "example"
         translation.parts.append(part)
         translation.facts.append(atoms)
         translation.sources.append(source)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from modules.llm.example_alignment import align, known_readings
+from modules.llm.object_families import Family, expand, find_families, members, quantify
+from modules.llm.problem_translation import named_words
 from modules.llm.task_text import lift, sentences
 from modules.planning.domain import Domain, DomainError
 from modules.planning.problem_parts import read_problem
@@ -86,7 +88,7 @@ def test_a_fact_that_no_sentence_states_means_no_pairing() -> None:
     assert align(text, example) is None
 
 
-def test_facts_about_unnamed_objects_are_left_to_the_model() -> None:
+def test_facts_about_unnamed_objects_are_left_to_the_model_without_their_naming() -> None:
     domain = load("delivery")
     example = read_problem(domain.text, (FIXTURES / "delivery" / "p_example.pddl").read_text())
     readings = align((FIXTURES / "delivery" / "p_example.nl").read_text(), example)
@@ -96,6 +98,68 @@ def test_facts_about_unnamed_objects_are_left_to_the_model() -> None:
     known = known_readings(readings, dict(example.objects))
     assert ("All hands are free.", ()) not in known  # its facts name the example's hands
     assert known[("Robot ?A is in room ?B.", ("robot", "room"))][1] == (("robot-at", "?A", "?B"),)
+
+
+def test_the_examples_naming_of_unnamed_objects_is_learnt_and_applied() -> None:
+    """Qwen2.5-Coder-1.5B on LLM+P grippers copied the example's four grippers into tasks with
+    one, three or four robots; the example's problem shows the naming: one of each per robot."""
+    domain = load("delivery")
+    example = read_problem(domain.text, (FIXTURES / "delivery" / "p_example.pddl").read_text())
+    text = (FIXTURES / "delivery" / "p_example.nl").read_text()
+    objects = dict(example.objects)
+    families = find_families(objects, named_words(text), example.init)
+    assert families == [Family("hand", "lhand", "robot"), Family("hand", "rhand", "robot")]
+    task = {"r1": "robot", "r3": "robot", "r7": "robot", "k1": "room"}
+    assert members(families, task) == {f"{side}hand{i}": "hand" for side in "lr" for i in (1, 3, 7)}
+    readings = align(text, example)
+    assert readings is not None
+    known = known_readings(readings, objects, families)
+    part, facts = known[("All hands are free.", ())]
+    assert part == "init"
+    assert set(facts) == {
+        ("hand-free", "<robot>", "lhand<robot>"),
+        ("hand-free", "<robot>", "rhand<robot>"),
+    }
+    assert set(expand(facts, task)) == {
+        ("hand-free", f"r{i}", f"{side}hand{i}") for side in "lr" for i in (1, 3, 7)
+    }
+
+
+HANDS = {"r1": "robot", "r2": "robot", "lhand1": "hand", "lhand2": "hand"}
+FREE = [("hand-free", "r1", "lhand1"), ("hand-free", "r2", "lhand2")]
+
+
+@pytest.mark.parametrize(
+    ("objects", "facts", "why"),
+    [
+        # one owner, one part: no convention can be told from it (barman: cocktail1, shaker1)
+        ({"r1": "robot", "lhand1": "hand"}, FREE[:1], "one owner"),
+        ({**HANDS, "spare": "hand"}, FREE, "an unnamed hand with no index"),
+        ({**HANDS, "lhand3": "hand"}, FREE, "a hand of no robot"),
+        (HANDS, [("hand-free", "r1", "lhand1")], "no fact ties lhand2 to r2"),
+        (
+            {**HANDS, "p1": "pack", "p2": "pack"},
+            [*FREE, ("in", "lhand1", "p1"), ("in", "lhand2", "p2")],
+            "two candidate owners",
+        ),
+    ],
+)
+def test_no_naming_is_learnt_from_what_does_not_show_one(
+    objects: dict[str, str], facts: list[tuple[str, ...]], why: str
+) -> None:
+    named = [n for n, kind in objects.items() if kind != "hand"]
+    assert find_families(objects, named, facts) == [], why
+
+
+def test_facts_not_one_template_per_owner_are_not_quantified() -> None:
+    objects = HANDS
+    every = FREE
+    families = find_families(objects, ["r1", "r2"], every)
+    assert families == [Family("hand", "lhand", "robot")]
+    assert quantify(every, families, objects) == (("hand-free", "<robot>", "lhand<robot>"),)
+    assert quantify(every[:1], families, objects) is None  # r2's hand is not free
+    crossed = [("hand-free", "r1", "lhand2"), ("hand-free", "r2", "lhand1")]
+    assert quantify(crossed, families, objects) is None  # a robot with another's hand
 
 
 def test_relaxed_reachability_names_what_is_missing() -> None:
