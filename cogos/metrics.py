@@ -40,6 +40,23 @@ def _llm_figures(usages: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+COUNTED_EXTRAS = ("decisions", "planner")
+"""Per-episode counters (``extra[key]``, a dict of ints) summed over the run: who decided each
+cycle (the plan or the fallback, from ``planner_first``), and the planner's solves, searches,
+cache hits, replans, timeouts and failures."""
+
+
+def _summed(summaries: Sequence[EpisodeSummary], key: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for s in summaries:
+        counts = s.extra.get(key)
+        if isinstance(counts, dict):
+            for name, value in counts.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    totals[name] = totals.get(name, 0) + value
+    return totals
+
+
 def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
     """Run-level metrics (and per task family, for environments that report ``task_family``).
 
@@ -68,9 +85,11 @@ def summarize(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
     }
     llm = [s.extra["llm"] for s in summaries if isinstance(s.extra.get("llm"), dict)]
     llm_figures = _llm_figures(llm) if llm else {}
+    counted = {key: _summed(summaries, key) for key in COUNTED_EXTRAS}
     return {
         **({"by_task_family": by_family} if by_family else {}),
         **llm_figures,
+        **{key: totals for key, totals in counted.items() if totals},
         "episodes": n,
         "successes": len(successes),
         "failed_episodes": sum("failure" in s.extra for s in summaries),

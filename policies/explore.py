@@ -35,7 +35,7 @@ from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart
 from cogos.facts import FactSchema
 from cogos.policy import Policy
-from envs.maze import DIRECTIONS, cell_name, parse_cell
+from envs.maze import DIRECTIONS, cell_name, grid_neighbours, parse_cell
 from memory.records import Candidate, Rejection
 from memory.working import WorkingMemory
 
@@ -77,6 +77,8 @@ class GridMap:
         self.seen: set[str] = set()
         self.goal: str | None = None
         self.position: str | None = None
+        self.size: tuple[int, int] | None = None
+        """Rows and columns, when the task says (``("grid", rows, cols)``)."""
         self.visits: dict[str, int] = {}
         self.version = 0
         """Bumped whenever the passages, the seen cells or the goal change: what the frontier
@@ -137,6 +139,8 @@ class GridMap:
                 self.seen.add(atom[1])
             elif pred == "goal" and len(atom) == 2 and self.goal is None:
                 self.goal = atom[1]
+            elif pred == "grid" and len(atom) == 3 and atom[1].isdigit() and atom[2].isdigit():
+                self.size = (int(atom[1]), int(atom[2]))
         self.version += 1
         self._shown = frozenset()  # the next percept overrides these beliefs: all of it
 
@@ -168,18 +172,55 @@ class GridMap:
         )
 
     def estimates(self) -> dict[str, int]:
-        """``distances_to(targets())``, computed again only when the map or its targets change.
+        """Estimated steps to finish from each cell, computed again only when the map changes.
 
-        Read only: the same dict is returned until then.
+        With the goal known (given by the task, or seen) but no known path to it, and the
+        grid's size known, this is the distance under the free-space assumption (every passage
+        not yet seen is open), the estimate of optimistic A* / D* Lite: the agent heads for the
+        goal through unseen cells and replans as walls appear. Otherwise it is
+        ``distances_to(targets())``. Read only: the same dict is returned until the map changes.
         """
         reachable = (
             self.goal is not None
             and self.position is not None
             and self.position in self._from_goal()
         )
+        if self.goal is not None and self.size is not None and not reachable:
+            return self._cached(  # type: ignore[no-any-return]
+                "optimistic", self.version, self.optimistic_distances
+            )
         return self._cached(  # type: ignore[no-any-return]
             "estimates", (self.version, reachable), lambda: self.distances_to(self.targets())
         )
+
+    def optimistic_distances(self) -> dict[str, int]:
+        """Steps from every cell of the grid to the goal, every passage not yet seen open.
+
+        A seen cell's passages are all known (an environment reports each side of a cell in
+        view, open or blocked); between two unseen cells nothing is known, so it is open.
+        """
+        assert self.goal is not None
+        assert self.size is not None
+        neighbours = grid_neighbours(*self.size)
+        adjacent, seen = self.adjacent, self.seen
+        none: set[str] = set()
+        dist = {self.goal: 0}
+        queue = deque([self.goal])
+        while queue:
+            cell = queue.popleft()
+            d = dist[cell] + 1
+            known = adjacent.get(cell, none) if cell in seen else None
+            for n in neighbours.get(cell, ()):
+                if n in dist:
+                    continue
+                if known is not None:
+                    if n not in known:
+                        continue
+                elif n in seen and cell not in adjacent.get(n, none):
+                    continue
+                dist[n] = d
+                queue.append(n)
+        return dist
 
     def targets(self) -> dict[str, int]:
         """Cells to head for, each with the estimated steps still needed once there.
@@ -257,6 +298,8 @@ class ExplorePolicy(Policy):
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         if wm.cycle != self._mapped_cycle:  # a rejected round proposes again on the same percept
+            if self._mapped_cycle < 0 and wm.task_facts:
+                self.map.remember(list(wm.task_facts))  # e.g. the goal, when the task gives it
             recalled = [tuple(r.content) for r in wm.retrieved if r.kind == "fact" and r.content]
             if recalled:
                 self.map.remember(recalled)

@@ -17,6 +17,7 @@ from envs.maze.generator import (
     Maze,
     cell_name,
     generate_maze,
+    grid_neighbours,
     parse_cell,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "MazeEnv",
     "cell_name",
     "generate_maze",
+    "grid_neighbours",
     "parse_cell",
 ]

@@ -49,6 +49,23 @@ def cell_name(cell: Cell) -> str:
     return f"c{cell[0]}_{cell[1]}"
 
 
+@lru_cache(maxsize=8)
+def grid_neighbours(rows: int, cols: int) -> dict[str, tuple[str, ...]]:
+    """Each cell of a grid by name, with the names of the cells beside it.
+
+    Shared by every search over a grid of that size: built once, read many times.
+    """
+    return {
+        cell_name((r, c)): tuple(
+            cell_name((r + d.drow, c + d.dcol))
+            for d in DIRECTIONS
+            if 0 <= r + d.drow < rows and 0 <= c + d.dcol < cols
+        )
+        for r in range(rows)
+        for c in range(cols)
+    }
+
+
 def parse_cell(name: str) -> Cell:
     """Inverse of :func:`cell_name`, so that planners can turn atoms back into coordinates."""
     match = _CELL_NAME.fullmatch(name)

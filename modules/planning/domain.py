@@ -31,6 +31,10 @@ Literal_ = tuple[str, tuple[str, ...]]
 """A lifted atom: predicate and argument names (parameters are ``?x``, constants are names)."""
 
 
+_GROUND_CACHE = 1 << 16
+"""Ground steps a domain remembers (a 31x31 grid has 3,600 moves)."""
+
+
 class DomainError(ValueError):
     """A domain that cannot be used: says which file and what is unsupported or malformed."""
 
@@ -167,6 +171,19 @@ class Domain:
         return cls(name, text, schemas, types, predicates, signatures)
 
     def ground(self, step: GroundAction) -> GroundStep:
+        """``step`` with its parameters substituted.
+
+        Remembered: execution monitoring grounds the same steps every cycle.
+        """
+        cache: dict[GroundAction, GroundStep] = self.__dict__.setdefault("_grounded", {})
+        found = cache.get(step)
+        if found is None:
+            if len(cache) >= _GROUND_CACHE:
+                cache.clear()
+            found = cache[step] = self._ground(step)
+        return found
+
+    def _ground(self, step: GroundAction) -> GroundStep:
         name, args = step
         schema = self.schemas.get(name)
         if schema is None:
@@ -187,16 +204,46 @@ class Domain:
             sub(schema.delete),
         )
 
+    def first_inapplicable(
+        self, state: frozenset[Atom], plan: tuple[GroundAction, ...]
+    ) -> int | None:
+        """The first step of ``plan`` that cannot run from ``state`` (None: all can)."""
+        return self._effects(state, plan)[2]
+
     def replay(
         self, state: frozenset[Atom], plan: tuple[GroundAction, ...]
     ) -> tuple[frozenset[Atom], int | None]:
-        """Apply ``plan`` from ``state``; returns the end state and the first inapplicable step."""
+        """Apply ``plan`` from ``state``; returns the end state and the first inapplicable step.
+
+        The steps' effects are kept apart from ``state`` and merged into it once at the end: a
+        grid's state holds thousands of ``open`` facts, and copying it at every step of a long
+        plan cost more than planning (execution monitoring replays the rest of the plan every
+        cycle).
+        """
+        added, deleted, failed = self._effects(state, plan)
+        if added or deleted:
+            state = (state - deleted) | added
+        return state, failed
+
+    def _effects(
+        self, state: frozenset[Atom], plan: tuple[GroundAction, ...]
+    ) -> tuple[set[Atom], set[Atom], int | None]:
+        """What ``plan`` adds to and deletes from ``state`` up to its first inapplicable step."""
+        added: set[Atom] = set()
+        deleted: set[Atom] = set()
+
+        def holds(atom: Atom) -> bool:
+            return atom in added or (atom in state and atom not in deleted)
+
         for i, step in enumerate(plan):
             ground = self.ground(step)
-            if not ground.applicable(state):
-                return state, i
-            state = ground.apply(state)
-        return state, None
+            if not all(map(holds, ground.pre_pos)) or any(map(holds, ground.pre_neg)):
+                return added, deleted, i
+            added -= ground.delete
+            deleted |= ground.delete
+            deleted -= ground.add
+            added |= ground.add
+        return added, deleted, None
 
 
 def pddl_error(exc: BaseException, text: str = "") -> str:

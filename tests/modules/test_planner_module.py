@@ -24,7 +24,8 @@ def test_maze_config_with_planner_first_solves_every_maze(repo_root: Path, tmp_p
     result = run(loaded, tmp_path)
     assert result.metrics["success_rate"] == 1.0
     planner = [s.extra["planner"] for s in result.summaries]
-    assert all(p["solves"] + p["cache_hits"] >= 1 for p in planner), "the planner did the driving"
+    assert all(p["searches"] >= 1 for p in planner), "the planner did the driving"
+    assert all(p["solves"] == 0 for p in planner), "a path to a cell needs no PDDL engine"
     trace = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     cycles = [t for t in trace if t["type"] == "cycle"]
     by_planner = [c for c in cycles if c["decision"]["choice"]["source"] == "planner"]
@@ -32,16 +33,25 @@ def test_maze_config_with_planner_first_solves_every_maze(repo_root: Path, tmp_p
     assert by_planner and fallbacks
     assert all(c["decision"]["choice"]["rationale"].startswith("fallback: ") for c in fallbacks)
     assert any("not been seen" in c["decision"]["choice"]["rationale"] for c in fallbacks)
+    # metrics.json tells the plan's decisions from the fallback's, as the trace does
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["decisions"] == {"plan": len(by_planner), "fallback": len(fallbacks)}
+    assert metrics["planner"]["searches"] == sum(p["searches"] for p in planner)
 
 
-@pytest.mark.parametrize("engine", ["fast-downward", "pyperplan"])
-async def test_replanning_when_walls_appear(engine: str) -> None:
+@pytest.mark.parametrize(
+    ("engine", "direct"),
+    [("fast-downward", False), ("pyperplan", False), ("fast-downward", True)],
+)
+async def test_replanning_when_walls_appear(engine: str, direct: bool) -> None:
+    """With ``direct_search`` off, the engine plans every path; on, the breadth-first search."""
+    options = f"{{engine: {engine}, cache: false, direct_search: {str(direct).lower()}}}"
     config = f"""
 episodes: 1
 env: {{name: maze, options: {{width: 7, height: 7, radius: 7, goal_known: true}}}}
 agent:
   policy: {{name: planner_first}}
-  modules: [{{name: perception.facts}}, {{name: planner.pddl, options: {{engine: {engine}, cache: false}}}}]
+  modules: [{{name: perception.facts}}, {{name: planner.pddl, options: {options}}}]
 """
     # radius 7 shows the whole maze: the first plan is exact, so no replanning is needed ...
     agent = Agent(load_config_text(config))
@@ -49,6 +59,9 @@ agent:
         summary = await agent.run_episode(0, 5)
     assert summary.success and summary.steps == summary.optimal_steps
     assert summary.extra["planner"]["replans"] == 0
+    used = "searches" if direct else "solves"
+    assert summary.extra["planner"][used] == 1
+    assert summary.extra["planner"]["solves" if direct else "searches"] == 0
     # ... while with radius 1 the optimistic plan runs into walls and must be replanned
     agent = Agent(load_config_text(config.replace("radius: 7", "radius: 1")))
     async with agent:
@@ -87,7 +100,7 @@ episodes: 2
 env: {name: maze, options: {width: 6, height: 6, radius: 6, maze_seed: 3}}
 agent:
   policy: {name: planner_first}
-  modules: [{name: perception.facts}, {name: planner.pddl}]
+  modules: [{name: perception.facts}, {name: planner.pddl, options: {direct_search: false}}]
 """
     agent = Agent(load_config_text(config))
     async with agent:
@@ -229,3 +242,78 @@ def test_every_malformed_or_mismatched_input_exits_2_with_its_place(
     assert out.returncode == 2, out.stderr
     assert f"{tmp_path / broken}.pddl: " in out.stderr and expected in out.stderr, out.stderr
     assert "line " in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_direct_search_is_as_short_as_an_optimal_engine() -> None:
+    """Grid navigation's breadth-first search against Fast Downward's optimal configuration, on
+    the same optimistic state (some passages seen blocked, the rest assumed open)."""
+    from modules.planning.engine import PlannerWorker, PlanRequest
+    from modules.planning.results import PlanStatus
+
+    domain = load_domain("gridnav")
+    adapter = GridNavAdapter()
+    wm = WorkingMemory(task_facts=frozenset({("grid", "4", "5")}))
+    walls = [
+        ("c0_1", "c1_1"),
+        ("c1_1", "c1_2"),
+        ("c1_2", "c2_2"),
+        ("c2_3", "c3_3"),
+        ("c1_3", "c1_4"),
+    ]
+    blocked = {("blocked", a, b) for a, b in walls} | {("blocked", b, a) for a, b in walls}
+    wm.percept = Percept(frozenset({("at", "c0_0"), ("goal", "c3_4"), *blocked}))
+    adapter.observe(wm)
+    planning = adapter.planning_state(wm)
+    assert not isinstance(planning, str)
+    direct = adapter.search(planning)
+    assert direct is not None and direct.plan is not None
+    end, failed = domain.replay(planning.state, direct.plan)
+    assert failed is None and planning.goal <= end
+    worker = PlannerWorker()
+    try:
+        request = PlanRequest(
+            domain.text,
+            objects=planning.objects,
+            init=tuple(sorted(planning.state)),
+            goal=tuple(sorted(planning.goal)),
+        )
+        engine = worker.solve(request, "fast-downward-opt", 60)
+    finally:
+        worker.close()
+    assert engine.plan is not None and len(direct.plan) == len(engine.plan) == 7
+    # walled in: no believed path, and no engine is asked
+    around = [("c0_0", "c0_1"), ("c0_0", "c1_0")]
+    wm.percept = Percept(frozenset({("at", "c0_0"), *(("blocked", a, b) for a, b in around)}))
+    adapter.observe(wm)
+    walled = adapter.planning_state(wm)
+    assert not isinstance(walled, str)
+    result = adapter.search(walled)
+    assert result is not None and result.status is PlanStatus.UNSOLVABLE
+    # a goal other than one cell is the engine's
+    other = type(walled)(walled.objects, walled.state, frozenset({("open", "c0_0", "c0_1")}))
+    assert adapter.search(other) is None
+
+
+def test_replay_matches_applying_each_step_to_the_whole_state() -> None:
+    """Replay keeps the steps' effects apart from the state; the result must be the same as
+    copying the state at every step, failures included (moves back and forth, into walls)."""
+    import random
+
+    domain = load_domain("gridnav")
+    cells = [f"c{r}_{c}" for r in range(3) for c in range(3)]
+    rng = random.Random(11)
+    for _ in range(200):
+        state = frozenset(
+            {("at", "c0_0")}
+            | {("open", a, b) for a in cells for b in cells if a != b and rng.random() < 0.5}
+        )
+        plan = tuple(("move", (rng.choice(cells), rng.choice(cells))) for _ in range(6))
+        expected, failed_at = state, None
+        for i, step in enumerate(plan):
+            ground = domain.ground(step)
+            if not ground.applicable(expected):
+                failed_at = i
+                break
+            expected = ground.apply(expected)
+        assert domain.replay(state, plan) == (expected, failed_at)
+        assert domain.first_inapplicable(state, plan) == failed_at

@@ -155,3 +155,41 @@ def test_the_map_folds_in_only_what_is_new_and_plans_once_per_change(seed: int) 
         _, _, terminated, _, info = env.step(rng.randrange(4))
         if terminated:
             _, info = env.reset()
+
+
+def test_a_known_goal_is_headed_for_through_unseen_cells() -> None:
+    """Free-space assumption: with nothing seen, the estimate is the Manhattan distance; a
+    seen cell's side that is not open is a wall, walked around."""
+    m = GridMap()
+    m.remember([("grid", "3", "4"), ("goal", "c0_0")])
+    m.update(frozenset({("at", "c2_0")}))
+    dist = m.estimates()
+    assert dist["c2_0"] == 2 and dist["c2_3"] == 5 and dist["c0_3"] == 3
+    # c1_0 seen: open to the south and the east only
+    m.update(
+        frozenset(
+            {
+                ("at", "c2_0"),
+                ("cell", "c1_0"),
+                ("open", "c1_0", "c2_0"),
+                ("open", "c2_0", "c1_0"),
+                ("open", "c1_0", "c1_1"),
+                ("open", "c1_1", "c1_0"),
+            }
+        )
+    )
+    dist = m.estimates()
+    assert dist["c1_0"] == 3  # east, north, west: around the wall
+    assert dist["c2_0"] == 4  # was 2: through c1_0 or along row 2, then around
+
+
+async def test_a_goal_the_task_gives_shortens_the_way_in_large_mazes() -> None:
+    """Issue 17: at 41x41 a known goal changed nothing (526 steps either way): the explorer
+    headed for the nearest frontier. It now heads for the goal."""
+    env = {"width": 41, "height": 41, "radius": 2, "algorithm": "prim", "loops": 0.2}
+    unknown = await run_async(load_config_text(cfg("explore", 3, **env)))
+    known = await run_async(load_config_text(cfg("explore", 3, **env, goal_known="true")))
+    assert unknown.metrics["success_rate"] == known.metrics["success_rate"] == 1.0
+    for a, b in zip(known.summaries, unknown.summaries, strict=True):
+        assert a.optimal_steps == b.optimal_steps  # the same mazes
+    assert known.metrics["mean_steps"] < 0.5 * unknown.metrics["mean_steps"]

@@ -11,11 +11,16 @@ holds and the module replans from where the agent is.
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections import deque
+
+from envs.maze import grid_neighbours
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import PlanningState
 from modules.planning.adapters.grid import GridAdapter
-from modules.planning.results import GroundAction
+from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
 _MOVES = {(-1, 0): "north", (0, 1): "east", (1, 0): "south", (0, -1): "west"}
 
@@ -78,6 +83,42 @@ class GridNavAdapter(GridAdapter):
             goal = frozenset({("at", self.goal)})
         opened = self._open_all - {("open", a, b) for a, b in self.blocked}
         return PlanningState(self._objects, opened | {("at", self.position)}, goal)
+
+    def search(self, planning: PlanningState) -> PlanResult | None:
+        """A breadth-first search to the goal cell over the believed passages.
+
+        Exact (unit-cost moves, the same optimistic state the engine would get) and far
+        cheaper: Fast Downward took over 10 s on a 31x31 grid, whose problem has 3,600 ``open``
+        facts; this takes a millisecond. Any other goal goes to the engine.
+        """
+        goal = next(iter(planning.goal)) if len(planning.goal) == 1 else None
+        if goal is None or goal[0] != "at" or len(goal) != 2 or self.size is None:
+            return None
+        start, target = self.position, goal[1]
+        if start is None:
+            return None
+        started = time.perf_counter()
+        neighbours = grid_neighbours(*self.size)
+        blocked = self.blocked
+        parent: dict[str, str | None] = {start: None}
+        queue = deque([start])
+        while queue and target not in parent:
+            cell = queue.popleft()
+            for nxt in neighbours.get(cell, ()):
+                if nxt not in parent and (cell, nxt) not in blocked:
+                    parent[nxt] = cell
+                    queue.append(nxt)
+        seconds = time.perf_counter() - started
+        if target not in parent:
+            return PlanResult(
+                PlanStatus.UNSOLVABLE, None, "bfs", seconds, "no believed path to the goal cell"
+            )
+        path = [target]
+        while (prev := parent[path[-1]]) is not None:
+            path.append(prev)
+        path.reverse()
+        plan = tuple(("move", (a, b)) for a, b in itertools.pairwise(path))
+        return PlanResult(PlanStatus.SOLVED_OPTIMALLY, plan, "bfs", seconds)
 
     def candidate(self, step: GroundAction, wm: WorkingMemory) -> Candidate:
         name, (src, dst) = step
