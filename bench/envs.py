@@ -1,6 +1,6 @@
 """Environment step overhead: what the kernel pays around an environment, and what wrappers cost.
 
-    python bench/envs.py [--quick]
+    python bench/envs.py [--quick] [--missions EPISODES [--seed S]]
 
 Every figure is measured in this run, on the same seeded action sequence for both sides of a
 ratio (last line: one JSON object; no speed is asserted). For each environment:
@@ -22,6 +22,10 @@ Environments:
   to three MiniGrid steps, reported per CogOS step and per MiniGrid step;
 * ``household``: ``envs.household.HouseholdEnv`` on random admissible commands, when that
   package exists (it is skipped, with the reason, when it cannot be imported).
+
+``--missions N`` also solves MiniGrid and BabyAI missions (N episodes a level, from ``--seed``)
+with the planner-first agent, beside BabyAI's scripted bot on the same seeds: success rates and
+MiniGrid steps of both, per level.
 """
 
 from __future__ import annotations
@@ -153,11 +157,115 @@ def bench_household(n: int, repeats: int) -> dict[str, Any]:
     }
 
 
+MISSION_LEVELS = (
+    "BabyAI-GoToRedBall-v0",
+    "BabyAI-GoToLocal-v0",
+    "BabyAI-PickupLoc-v0",
+    "BabyAI-PutNextLocal-v0",
+    "BabyAI-Open-v0",
+    "BabyAI-Unlock-v0",
+    "BabyAI-KeyCorridorS3R3-v0",
+    "BabyAI-GoToSeq-v0",
+    "BabyAI-Synth-v0",
+    "BabyAI-SynthLoc-v0",
+    "BabyAI-BossLevel-v0",
+    "MiniGrid-Fetch-8x8-N3-v0",
+    "MiniGrid-PutNear-8x8-N3-v0",
+    "MiniGrid-GoToDoor-8x8-v0",
+    "MiniGrid-Unlock-v0",
+    "MiniGrid-UnlockPickup-v0",
+    "MiniGrid-BlockedUnlockPickup-v0",
+    "MiniGrid-KeyCorridorS3R3-v0",
+    "MiniGrid-ObstructedMaze-1Dlhb-v0",
+    "MiniGrid-LavaCrossingS9N1-v0",
+    "MiniGrid-Dynamic-Obstacles-8x8-v0",
+)
+QUICK_LEVELS = ("BabyAI-GoToLocal-v0", "BabyAI-PutNextLocal-v0", "MiniGrid-Fetch-8x8-N3-v0")
+MISSION_AGENT = """
+seed: {seed}
+episodes: {episodes}
+env: {{name: minigrid, options: {{id: {level}}}}}
+agent:
+  policy: {{name: planner_first}}
+  modules: [{{name: perception.facts}}, {{name: planner.pddl, options: {{domain: minigrid}}}}]
+trace: {{enabled: false}}
+"""
+
+
+def bot_episode(level: str, seed: int) -> tuple[bool, int]:
+    """BabyAI's scripted bot (``minigrid.utils.baby_ai_bot``, which reads the level's verifier
+    objects: BabyAI levels only) on one episode: success and MiniGrid steps."""
+    from minigrid.utils.baby_ai_bot import BabyAIBot
+
+    env = gymnasium.make(level)
+    try:
+        env.reset(seed=seed)
+        bot = BabyAIBot(env)
+        limit = env.unwrapped.max_steps
+        for step in range(1, limit + 1):
+            try:
+                action = bot.replan()
+            except Exception:  # the bot's own assertion on levels it cannot solve
+                return False, step
+            _, reward, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                return bool(terminated and reward > 0), step
+        return False, limit
+    finally:
+        env.close()
+
+
+def bench_missions(levels: tuple[str, ...], episodes: int, seed: int) -> dict[str, Any]:
+    """Missions solved by CogOS's planner-first agent and by BabyAI's bot, side by side.
+
+    Both play the same seeds; steps are MiniGrid steps (the agent's high-level actions take
+    one to four each). The bot is BabyAI's reference solver: it reads the mission's verifier
+    objects, not the text, and plans with the full grid in view of what it has seen.
+    """
+    try:
+        import minigrid  # noqa: F401 - registers the ids
+
+        from cogos import load_config_text
+        from cogos.runner import run
+    except ImportError as exc:
+        return {"skipped": f"cannot import minigrid: {exc}"}
+    out: dict[str, Any] = {}
+    for level in levels:
+        started = time.perf_counter()
+        result = run(
+            load_config_text(MISSION_AGENT.format(seed=seed, episodes=episodes, level=level))
+        )
+        ours = result.summaries
+        seconds = time.perf_counter() - started
+        # the bot reads BabyAI's verifier objects: MiniGrid's own tasks have none
+        bot = [bot_episode(level, s.seed) for s in ours] if level.startswith("BabyAI") else []
+        out[level] = {
+            "cogos_success": sum(s.success for s in ours) / len(ours),
+            "bot_success": sum(ok for ok, _ in bot) / len(bot) if bot else None,
+            "cogos_steps": round(
+                float(np.mean([s.extra.get("primitive_steps", s.steps) for s in ours])), 1
+            ),
+            "bot_steps": round(float(np.mean([n for _, n in bot])), 1) if bot else None,
+            "cogos_failed_seeds": [s.seed for s in ours if not s.success],
+            "cogos_seconds_per_episode": round(seconds / len(ours), 3),
+        }
+        print(f"{level}: {json.dumps(out[level])}", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer steps (CI smoke)")
+    parser.add_argument(
+        "--missions",
+        type=int,
+        metavar="EPISODES",
+        help="also solve MiniGrid and BabyAI missions, this many episodes a level, beside "
+        "BabyAI's bot (--quick: 3 levels)",
+    )
+    parser.add_argument("--seed", type=int, default=5000, help="first seed of --missions")
     args = parser.parse_args()
     repeats = 2 if args.quick else 3
     n_fast = 20_000 if args.quick else 200_000  # the maze steps in microseconds
@@ -171,6 +279,9 @@ def main() -> None:
     ):
         result[name] = fn(n, repeats)
         print(f"{name}: {json.dumps(result[name])}", flush=True)
+    if args.missions:
+        levels = QUICK_LEVELS if args.quick else MISSION_LEVELS
+        result["missions"] = bench_missions(levels, args.missions, args.seed)
     result["python"] = sys.version.split()[0]
     print(json.dumps(result))
 

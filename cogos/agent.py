@@ -237,6 +237,9 @@ class Agent:
         family = last.info.get("task_family") or observation.info.get("task_family")
         if family is not None:
             summary.extra["task_family"] = str(family)
+        primitive = last.info.get("primitive_steps")
+        if isinstance(primitive, int):  # the env's own steps, under high-level actions
+            summary.extra["primitive_steps"] = primitive
         if failure is not None:
             summary.extra["failure"] = failure
         await self.end_episode(summary)

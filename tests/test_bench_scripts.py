@@ -164,3 +164,29 @@ def test_llm_plan_skips_a_domain_it_cannot_read_and_runs_the_rest(tmp_path: Path
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result["domains"]) == {"stacks"}
     assert "broken" in result["skipped_domains"] and "skipped broken" in proc.stderr
+
+
+@requires_extra("envs", "minigrid")
+def test_envs_bench_solves_missions_beside_babyais_bot(tmp_path: Path) -> None:
+    """``--missions``: the agent and BabyAI's bot on the same seeds, both figures printed."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "envs.py"), "--quick", "--missions", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    missions = json.loads(proc.stdout.strip().splitlines()[-1])["missions"]
+    assert set(missions) == {
+        "BabyAI-GoToLocal-v0",
+        "BabyAI-PutNextLocal-v0",
+        "MiniGrid-Fetch-8x8-N3-v0",
+    }
+    for level, row in missions.items():
+        assert 0.0 <= row["cogos_success"] <= 1.0 and row["cogos_steps"] > 0
+        if level.startswith("BabyAI"):
+            assert row["bot_success"] == 1.0 and row["bot_steps"] > 0  # the reference solves
+        else:
+            assert row["bot_success"] is None  # the bot reads BabyAI's verifier: none here

@@ -75,6 +75,7 @@ RUN_CONFIGS = {
     "minigrid_doorkey.yaml": minigrid_expectation(),
     "minigrid_fourrooms.yaml": minigrid_expectation(),
     "minigrid_multiroom.yaml": minigrid_expectation(),
+    "babyai.yaml": minigrid_expectation(),
     "ai2thor.yaml": ai2thor_expectation(),
     "external_maze.yaml": (REFUSES, r"env\.name: .*cogos daemon"),
     # they need a chat model; none runs in the tests, so they must refuse before any episode

@@ -10,23 +10,30 @@ on success, counted in MiniGrid steps). On top of that:
 * high-level actions (``actions="cardinal"``, the default), each one several MiniGrid steps:
 
   ``north``, ``east``, ``south``, ``west`` (indices 0-3)
-      turn to face that way, then step forward if the cell ahead is passable (floor, the goal,
-      an open door). A wall, lava, a closed door or an object ahead: no step, and
-      ``info["action_success"]`` is ``False``. Lava is refused on purpose: MiniGrid would end
-      the episode.
+      turn to face that way, then step forward if the cell ahead can be entered (floor, the
+      goal, an open door, lava). A wall, a closed door or an object ahead: no step, and
+      ``info["action_success"]`` is ``False``. Lava is not refused: stepping into it ends the
+      episode, as in MiniGrid, so avoiding it is the agent's job.
   ``open_<dir>`` (4-7)
       turn, then toggle the closed door ahead; a locked door opens only when a key of its
-      colour is carried (the key stays carried). Never closes a door.
+      colour is carried (the key stays carried). Never closes a door. A box ahead is opened:
+      it is replaced by what it held (ObstructedMaze hides keys in boxes).
   ``pickup_<dir>`` (8-11)
       turn, then pick up the object ahead (hands must be empty).
   ``drop_<dir>`` (12-15)
       turn, then put the carried object on the empty cell ahead.
+  ``face_<dir>`` (16-19)
+      turn to face that way, and nothing else (BabyAI's "go to" is met by facing the object).
+  ``done`` (20)
+      MiniGrid's ``done``: GoToDoor and GoToObject reward it next to their target.
+  ``wait`` (21)
+      turn left and back: time passes (Dynamic-Obstacles' obstacles move), nothing changes.
 
   Turning takes the shorter way (a half turn is two ``right`` steps). An action whose effect
   cannot happen (checked on the cell ahead once the agent faces it) does not take its final
-  MiniGrid step; if it took no MiniGrid step at all it takes MiniGrid's ``done`` no-op, so that
-  every CogOS step costs at least one MiniGrid step and MiniGrid's step limit still ends the
-  episode.
+  MiniGrid step; if it took no MiniGrid step at all it turns left and back (MiniGrid has no
+  no-op: its ``done`` ends GoToDoor and GoToObject), so that every CogOS step costs at least one
+  MiniGrid step and MiniGrid's step limit still ends the episode.
 * ``actions="primitive"``: MiniGrid's own seven actions (``left``, ``right``, ``forward``,
   ``pickup``, ``drop``, ``toggle``, ``done``), one MiniGrid step each.
 
@@ -64,6 +71,9 @@ CARDINAL_ACTIONS: tuple[str, ...] = (
     *(f"open_{d}" for d in CARDINALS),
     *(f"pickup_{d}" for d in CARDINALS),
     *(f"drop_{d}" for d in CARDINALS),
+    *(f"face_{d}" for d in CARDINALS),
+    "done",
+    "wait",
 )
 """High-level action names, index ``i`` naming ``Discrete`` action ``i``."""
 PRIMITIVE_ACTIONS: tuple[str, ...] = tuple(a.name for a in Actions)
@@ -117,6 +127,11 @@ class MiniGridEnv(CogEnv):
         if not isinstance(inner, _MiniGridBase):
             wrapped.close()
             raise ValueError(f"{id!r} is not a MiniGrid task ({type(inner).__name__})")
+        try:  # some tasks need an optional package only when they lay out a grid (WFC)
+            inner.reset(seed=0)
+        except gymnasium.error.DependencyNotInstalled as exc:
+            wrapped.close()
+            raise ValueError(f"cannot make MiniGrid task {id!r}: {exc}") from None
         self.id = id
         self.actions = actions
         self.render_mode = render_mode
@@ -232,6 +247,11 @@ class MiniGridEnv(CogEnv):
 
     def _high_level(self, name: str) -> tuple[Observation, float, bool, bool, bool, int]:
         mg: Any = self._mg  # MiniGrid's world objects are typed as the WorldObj base
+        if name == "done":
+            done = self._prim(Actions.done)
+            return (*done, True, 1)
+        if name == "wait":
+            return self._turn_and_back(0.0)
         verb, _, direction = name.rpartition("_")
         verb = verb or "move"
         target = CARDINAL_DIR[direction]
@@ -252,13 +272,15 @@ class MiniGridEnv(CogEnv):
         inside = 0 <= fx < mg.width and 0 <= fy < mg.height
         ahead = mg.grid.get(fx, fy) if inside else None
         final: int | None = None
-        if not inside:
+        if not inside or verb == "face":
             pass
         elif verb == "move":
-            if passable(_encode(ahead)):
+            if passable(_encode(ahead)) or (ahead is not None and ahead.type == "lava"):
                 final = Actions.forward
         elif verb == "open":
-            if ahead is not None and ahead.type == "door" and not ahead.is_open:
+            if ahead is not None and ahead.type == "box":
+                final = Actions.toggle  # the box is replaced by what it held
+            elif ahead is not None and ahead.type == "door" and not ahead.is_open:
                 held = mg.carrying
                 key_fits = held is not None and held.type == "key" and held.color == ahead.color
                 if not ahead.is_locked or key_fits:
@@ -268,16 +290,29 @@ class MiniGridEnv(CogEnv):
                 final = Actions.pickup
         elif verb == "drop" and ahead is None and mg.carrying is not None:
             final = Actions.drop
-        if final is None and taken == 0:
-            final = Actions.done  # nothing can happen, but time passes
-            success = False
-        else:
-            success = final is not None
+        success = final is not None or verb == "face"
+        if final is None and taken == 0:  # nothing can happen, but time passes
+            obs, reward, terminated, truncated, _, taken = self._turn_and_back(reward)
+            return obs, reward, terminated, truncated, success, taken
         if final is not None:
             obs, r, terminated, truncated = self._prim(final)
             reward += r
             taken += 1
         return obs, reward, terminated, truncated, success, taken
+
+    def _turn_and_back(self, reward: float) -> tuple[Observation, float, bool, bool, bool, int]:
+        """MiniGrid has no no-op (its ``done`` ends GoToDoor): a left turn and a right one."""
+        obs: Observation | None = self._obs
+        terminated = truncated = False
+        taken = 0
+        for turn in (Actions.left, Actions.right):
+            obs, r, terminated, truncated = self._prim(turn)
+            reward += r
+            taken += 1
+            if terminated or truncated:
+                break
+        assert obs is not None
+        return obs, reward, terminated, truncated, True, taken
 
     def _info(
         self, success: bool, primitive_steps: int, *, terminated: bool, reward: float

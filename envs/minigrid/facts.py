@@ -11,8 +11,9 @@ report what the agent stands on) and what it carries.
 
 Cells are ``c<row>_<col>`` with row = MiniGrid's ``y`` and col = ``x`` (docs/facts.md).
 Passable cells are floor, the goal and open doors; walls, lava, closed or locked doors and
-objects (keys, balls, boxes) are not: the high-level moves never step into them (lava would end
-the episode, so a move refuses it). ``open``/``blocked`` are reported between adjacent cells:
+objects (keys, balls, boxes) are not (a move does step into lava, which ends the episode: the
+facts report lava as blocked so that an agent can avoid it). ``open``/``blocked`` are reported
+between adjacent cells:
 
 * both visible now: ``open`` when both are passable, else ``blocked`` (nothing between two walls);
 * a visible passable cell next to a cell the agent has **never** had in view this episode:

@@ -97,7 +97,7 @@ class _Layout:
         elif cell.can_pickup():
             self.cells[pos] = (self.OBJECT, len(self.objects))
             self.objects.append((cell.type, cell.color))
-        else:  # walls, lava (a move never enters it), anything else that cannot be entered
+        else:  # walls, lava (entering it ends the episode), anything else that cannot be entered
             self.cells[pos] = (self.BLOCKED, 0)
 
     def enterable(self, pos: tuple[int, int], held: int, doors_open: int) -> bool:

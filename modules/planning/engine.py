@@ -82,10 +82,10 @@ def build_problem(request: PlanRequest) -> Any:
         domain = _DOMAINS[request.domain_pddl] = parse(request.domain_pddl)
     problem = domain.clone()
     problem.name = request.name
-    objects = {}
-    for name, type_name in request.objects:
-        objects[name] = Object(name, problem.user_type(type_name))
-    problem.add_objects(objects.values())
+    objects = {o.name: o for o in problem.all_objects}  # the domain's constants
+    added = [Object(name, problem.user_type(kind)) for name, kind in request.objects]
+    problem.add_objects(added)
+    objects.update((o.name, o) for o in added)
     fluents = {f.name: f for f in problem.fluents}
     for atom in request.init:
         problem.set_initial_value(fluents[atom[0]](*(objects[a] for a in atom[1:])), True)

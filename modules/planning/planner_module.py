@@ -5,9 +5,10 @@ Each cycle the module folds the percept into its domain adapter's beliefs, then:
 1. **monitors** the current plan: the previous step's add effects must show up in the new state
    (else the action failed or the world differed) and the next step's preconditions must hold
    (else, say, a wall appeared on the way); either mismatch drops the plan;
-2. **plans** when it has none: the planning state and goal come from the adapter; a plan cache
-   hit skips the planner; otherwise a unified-planning engine solves it in a worker process under
-   our own wall-clock timeout;
+2. **plans** when it has none: the planning state and goal come from the adapter; a problem the
+   adapter can search exactly itself (grid navigation to a cell) is answered by that search; a
+   plan cache hit skips the planner; otherwise a unified-planning engine solves it in a worker
+   process under our own wall-clock timeout;
 3. **validates** every plan before any of it reaches the policy: solved plans with
    unified-planning's sequential plan validator (in the worker, on the problem the engine
    solved), cached plans by replaying them against the domain from the current state;
@@ -23,10 +24,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cogos.config import RunConfig
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError
@@ -41,6 +44,8 @@ from modules.planning.domain import Domain, DomainError, load_domain
 from modules.planning.engine import ENGINES, PlannerWorker, PlanRequest
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
+MODULE_NAME = "planner.pddl"
+"""This module's registered name (pyproject.toml's entry point)."""
 ADAPTERS: dict[str, str] = {
     "gridnav": "modules.planning.adapters.gridnav:GridNavAdapter",
     "household": "modules.planning.adapters.household:HouseholdAdapter",
@@ -62,6 +67,11 @@ class PlannerOptions(BaseModel):
     cache_size: int = Field(default=1024, ge=1)
     validate_plans: bool = Field(default=True, alias="validate")
     max_replans: int = Field(default=1000, ge=0, description="per episode")
+    direct_search: bool = Field(
+        default=True,
+        description="let the adapter answer problems it can search exactly itself (grid "
+        "navigation to a cell by breadth-first search) instead of the engine",
+    )
 
 
 def make_adapter(name: str) -> DomainAdapter:
@@ -83,6 +93,19 @@ class PlannerModule(Module):
 
     Options = PlannerOptions
     phases: ClassVar = frozenset({Phase.PROPOSE})
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """The domain adapter's say on the environment (MiniGrid: a mission it can read)."""
+        for spec in config.agent.modules:
+            if spec.name != MODULE_NAME:
+                continue
+            domain = str(spec.options.get("domain", PlannerOptions().domain))
+            target = ADAPTERS.get(domain, domain)
+            if ":" in target:
+                adapter = import_target(target, "domain adapter")
+                if isinstance(adapter, type) and issubclass(adapter, DomainAdapter):
+                    adapter.check_env(config.env, config.seed)
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
@@ -114,7 +137,14 @@ class PlannerModule(Module):
         self.adapter.begin_episode(WorkingMemory())
         self.plan = []
         self.expected = frozenset()
-        self.stats = {"solves": 0, "cache_hits": 0, "replans": 0, "timeouts": 0, "failures": 0}
+        self.stats = {
+            "solves": 0,
+            "searches": 0,
+            "cache_hits": 0,
+            "replans": 0,
+            "timeouts": 0,
+            "failures": 0,
+        }
         self._failed = {}
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
@@ -170,10 +200,18 @@ class PlannerModule(Module):
         """Execution monitoring: the last step worked and the rest can still run."""
         if not self.expected <= planning.state:
             return False
-        _, failed = self.domain.replay(planning.state, tuple(self.plan))
-        return failed is None
+        return self.domain.first_inapplicable(planning.state, tuple(self.plan)) is None
 
     async def _solve(self, planning: PlanningState) -> PlanResult:
+        direct = self.adapter.search(planning) if self.opts.direct_search else None
+        if direct is not None:
+            self.stats["searches"] += 1
+            if direct.plan is None:
+                self.stats["failures"] += 1
+                return direct
+            if not self.opts.validate_plans or self._valid(planning, direct.plan):
+                return replace(direct, validated=self.opts.validate_plans)
+            self.stats["failures"] += 1  # an adapter's bug: the engine decides instead
         key = planning.key(self.domain.name)
         failed = self._failed.get(key)
         if failed is not None:  # the very same problem already failed: do not ask again

@@ -58,7 +58,15 @@ def test_registered_ids_and_spaces() -> None:
     assert isinstance(inner, MiniGridEnv) and inner.id == "MiniGrid-FourRooms-v0"
     assert inner.action_names == CARDINAL_ACTIONS
     assert CARDINAL_ACTIONS[:4] == ("north", "east", "south", "west")
-    assert env.action_space == gym.spaces.Discrete(16)
+    assert env.action_space == gym.spaces.Discrete(22)
+    assert CARDINAL_ACTIONS[16:] == (
+        "face_north",
+        "face_east",
+        "face_south",
+        "face_west",
+        "done",
+        "wait",
+    )
     obs, info = env.reset(seed=0)
     assert obs in env.observation_space and set(obs) == {"image", "direction", "mission"}
     assert info["grid"] == {"height": 19, "width": 19}
@@ -146,21 +154,29 @@ def test_moves_turn_then_step_and_count_primitive_steps() -> None:
     assert info["steps"] == env.steps == 4
 
 
-def test_a_wall_or_lava_ahead_stops_the_move() -> None:
+def test_a_wall_ahead_stops_the_move_and_lava_is_the_agents_to_avoid() -> None:
     env = MiniGridEnv(id="MiniGrid-Empty-8x8-v0")
     env.reset(seed=0)
     place(env, (1, 1), 3)  # facing the outer wall to the north
     _, _, terminated, _, info = act(env, "north")
     assert not info["action_success"] and tuple(env.minigrid.agent_pos) == (1, 1)
-    assert info["action_primitive_steps"] == 1, "no turn to make: MiniGrid's no-op passes time"
+    assert info["action_primitive_steps"] == 2, "no turn to make: a turn and back passes time"
+    assert ("facing", "north") in info["facts"]
     assert ("blocked", "c1_1", "c0_1") in info["facts"] and ("wall", "c0_1") in info["facts"]
     _, _, _, _, info = act(env, "west")  # a turn, then no step into the wall
     assert not info["action_success"] and info["action_primitive_steps"] == 1
     assert ("facing", "west") in info["facts"]
+    _, _, _, _, info = act(env, "face_south")  # turning only
+    assert info["action_success"] and ("facing", "south") in info["facts"]
+    assert tuple(env.minigrid.agent_pos) == (1, 1)
+    _, _, _, _, info = act(env, "wait")
+    assert info["action_primitive_steps"] == 2 and ("facing", "south") in info["facts"]
     env.minigrid.grid.set(2, 1, Lava())
-    _, _, terminated, _, info = act(env, "east")
-    assert not info["action_success"] and not terminated, "a move never walks into lava"
+    _, _, _, _, info = act(env, "face_east")
+    # reported blocked, so that an agent can avoid it; a move into it ends the episode
     assert ("lava", "c1_2") in info["facts"] and ("blocked", "c1_1", "c1_2") in info["facts"]
+    _, reward, terminated, _, info = act(env, "east")
+    assert terminated and reward == 0 and not info["success"], "lava ends it, as in MiniGrid"
 
 
 def test_doors_keys_and_drops() -> None:
@@ -237,8 +253,10 @@ def test_reaching_the_goal_lava_and_truncation() -> None:
     env.reset(seed=0)
     place(env, (1, 1), 3)
     truncated = False
-    for _ in range(5):
-        _, _, _, truncated, info = act(env, "north")  # bumps the wall: one MiniGrid step each
+    for _ in range(3):
+        _, _, _, truncated, info = act(env, "north")  # bumps the wall: a turn and back each
+        if truncated:
+            break
     assert truncated and not info["success"] and info["primitive_steps"] == 5
 
 
@@ -284,8 +302,8 @@ def test_constructor_errors() -> None:
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"action must be in 0\.\.15"):
-        env.step(16)
+    with pytest.raises(ValueError, match=r"action must be in 0\.\.21"):
+        env.step(22)
 
 
 def test_walls_are_reported_in_view() -> None:

@@ -12,9 +12,10 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from cogos.config import ComponentSpec
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
-from modules.planning.results import GroundAction
+from modules.planning.results import GroundAction, PlanResult
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,23 @@ class DomainAdapter(ABC):
         writes a goal.
         """
         return ()
+
+    @classmethod  # noqa: B027 - an optional hook
+    def check_env(cls, env: ComponentSpec, seed: int) -> None:
+        """Refuse, when the config loads, an environment this adapter cannot plan for.
+
+        Raise :class:`~cogos.errors.ConfigError` naming what is missing; the default accepts
+        every environment.
+        """
+
+    def search(self, planning: PlanningState) -> PlanResult | None:
+        """An exact plan by a direct search, where one is cheaper than a PDDL engine.
+
+        None (the default): this problem is for the engine. An adapter whose problems are
+        sometimes plain shortest paths (grid navigation to a cell) answers those itself: the
+        planner is for what needs it. The plan is validated like an engine's.
+        """
+        return None
 
     @abstractmethod
     def observe(self, wm: WorkingMemory) -> None:

@@ -1,45 +1,76 @@
-"""MiniGrid (``envs.minigrid``): optimistic planning with doors and keys.
+"""MiniGrid and BabyAI (``envs.minigrid``): missions as goals, optimistic planning, doors and keys.
 
 Beliefs, folded in from every percept: what each cell seen so far holds (wall, lava, floor, the
-goal, a door with its colour and state, a key, another object), the agent's cell, what it
-carries, and the grid size from the task facts (``("grid", rows, cols)``). A cell's belief is
-replaced whenever the cell is in view again, so an opened door or a picked-up key shows.
+goal, a door with its colour and state, a key, ball or box with its colour), the agent's cell
+and facing, what it holds, and the grid size from the task facts (``("grid", rows, cols)``). A
+cell's belief is replaced whenever the cell is in view again, so an opened door, a picked-up
+key or a moving obstacle shows.
 
-The planning state (domain ``minigrid.pddl``, cells as row and column objects) is optimistic,
-like ``gridnav``'s: a cell never seen is clear floor and known walls and lava are never clear,
-so a plan may run through unseen cells, and when a wall shows up on it execution monitoring
-replans. Only the colours of locked doors and keys become objects (unified-planning enumerates
-every grounding of every predicate when it writes a problem, so each object costs time).
+The planning state (domain ``minigrid.pddl``, cells as row and column objects) is optimistic:
+a cell never seen is clear floor; walls, lava and objects are never clear, so a plan runs
+through unseen cells, and when something shows up on it execution monitoring replans. Lava is
+a hazard the agent avoids itself: the environment lets a move step into it.
 
-The goal:
+The goal comes from the **mission** (``wm.goal_text``, parsed by :mod:`envs.minigrid.mission`,
+no model needed): its current subgoal is the nearest instruction of the current stage whose
+object has been seen (:mod:`modules.planning.adapters.minigrid_mission`):
 
-* ``(at g)`` once the goal cell ``g`` has been seen and a relaxed search (closed doors
-  openable, keys pickable, locked doors only with a known key) finds a way there;
-* else **open a door**: the nearest (on that relaxed map) closed door, or locked door whose key
-  is known (carried or seen lying somewhere). What lies behind a closed door cannot be seen,
-  and the exploring fallback only walks, so opening doors is the planner's part of
-  exploration (MultiRoom's chain of doors, DoorKey's locked door);
+* "go to X": face X and say done, ``(announced X)``; "pick up X": ``(holding kind colour)``;
+  "open X": ``(clear X)``; "put X next to Y": pick X up, then ``(thing A kind colour)`` on a
+  floor cell A beside Y; "reach the goal" (MiniGrid's "get to the green goal square"): ``(at g)``
+  once the goal square has been seen;
+* while no object of the current stage has been seen: **open a door**, the nearest closed door
+  or locked door whose key is known. What lies behind a closed door cannot be seen, and the
+  exploring fallback only walks, so opening doors is the planner's part of exploration;
 * with neither, there is nothing to plan for: the planner-first policy explores.
 
-Plan steps map to the environment's high-level actions: ``move-<dir>`` to ``<dir>``
-(``north``/``east``/``south``/``west``), ``open-<dir>`` and ``unlock-<dir>`` to ``open_<dir>``,
-``pickup-<dir>`` to ``pickup_<dir>``. Nothing is ever dropped: an agent holding a ball or a box
-cannot plan to pick up a key.
+Most subgoals are a walk and one act: :meth:`MiniGridAdapter.search` answers them exactly with a
+breadth-first search; the others (a key to fetch first, an object in the way) go to the PDDL
+engine. Plan steps map to the environment's high-level actions: ``move-<dir>`` to ``<dir>``,
+``open-<dir>`` and ``unlock-<dir>`` to ``open_<dir>``, ``pickup-<dir>``, ``drop-<dir>`` and
+``face-<dir>`` to ``pickup_<dir>``, ``drop_<dir>`` and ``face_<dir>``, ``done-<dir>`` to
+``done``.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 
+from cogos.config import ComponentSpec
+from cogos.errors import ConfigError
+from envs.minigrid.mission import Instruction, MissionError, parse_mission
 from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import PlanningState
 from modules.planning.adapters.grid import GridAdapter
-from modules.planning.results import GroundAction
+from modules.planning.adapters.minigrid_mission import (
+    DIRS,
+    GridView,
+    MissionProgress,
+    Subgoal,
+    Thing,
+    coords,
+    rowcol,
+    search_to_act,
+)
+from modules.planning.results import GroundAction, PlanResult, PlanStatus
 
-_DIRECTIONS = {(-1, 0): "north", (0, 1): "east", (1, 0): "south", (0, -1): "west"}
-_VERBS = {"move": "", "open": "open_", "unlock": "open_", "pickup": "pickup_"}
+_VERBS = {
+    "move": "",
+    "open": "open_",
+    "unlock": "open_",
+    "pickup": "pickup_",
+    "drop": "drop_",
+    "face": "face_",
+    "openbox": "open_",
+}
+_KINDS = ("key", "ball", "box")
+_FRONT = {"north": (-1, 0), "east": (0, 1), "south": (1, 0), "west": (0, -1)}
+_EXPLORE = Instruction("open")
+"""The instruction behind an exploration subgoal (opening a door to look behind it)."""
+_REACH = Instruction("reach_goal")
 
 
 class MiniGridAdapter(GridAdapter):
@@ -50,34 +81,128 @@ class MiniGridAdapter(GridAdapter):
     def __init__(self) -> None:
         self.begin_episode(WorkingMemory())
 
+    @classmethod
+    def check_env(cls, env: ComponentSpec, seed: int) -> None:
+        """Only MiniGrid's high-level actions, and a mission this adapter can read.
+
+        The mission of the first episode is read from a task made once here (a few ms):
+        MiniGrid's Memory tasks ("go to the matching object at the end of the hallway") and
+        Playground (no mission) are refused, naming the id, before anything runs.
+        """
+        if env.name != "minigrid":
+            return
+        if env.options.get("actions", "cardinal") != "cardinal":
+            raise ConfigError(
+                "the minigrid planning domain needs the high-level actions (actions: cardinal)",
+                key="env.options.actions",
+            )
+        import gymnasium
+
+        env_id = str(env.options.get("id", "MiniGrid-FourRooms-v0"))
+        try:
+            task = gymnasium.make(env_id, disable_env_checker=True)
+        except Exception:
+            return
+        try:
+            task.reset(seed=seed)
+            text = str(getattr(task.unwrapped, "mission", ""))
+        except gymnasium.error.DependencyNotInstalled as exc:
+            raise ConfigError(
+                f"cannot make MiniGrid task {env_id!r}: {exc}", key="env.options.id"
+            ) from None
+        finally:
+            task.close()
+        try:
+            parse_mission(text)
+        except MissionError as exc:
+            raise ConfigError(
+                f"{env_id}: the minigrid planning domain cannot take this task's mission ({exc})",
+                key="env.options.id",
+            ) from None
+
     def begin_episode(self, wm: WorkingMemory) -> None:
-        self.kind: dict[str, str] = {}  # cell -> wall | lava | floor | goal | door | key | object
+        self.kind: dict[str, str] = {}  # cell -> wall | lava | floor | goal | door | thing
         self.doors: dict[str, tuple[str, str]] = {}  # cell -> (colour, open | closed | locked)
-        self.keys: dict[str, str] = {}  # cell -> colour of the key lying there
-        self.carrying: str | None = None  # colour of the key in hand
-        self.holding = False  # anything in hand
+        self.things: dict[str, Thing] = {}  # cell -> (key | ball | box, colour)
+        self.holding: Thing | None = None
         self.goal: str | None = None
         self.position: str | None = None
+        self.facing: str | None = None
         self.size: tuple[int, int] | None = None
+        self.progress: MissionProgress | None = None
+        self.mission_error: str | None = None
+        self._mission_text: str | None = None
         self._cells: tuple[str, ...] = ()
         self._neighbours: dict[str, tuple[str, ...]] = {}
         self._objects: tuple[tuple[str, str], ...] = ()
         self._static: frozenset[Atom] = frozenset()
         self._state: frozenset[Atom] | None = None
+        self._subgoal: Subgoal | None = None
+        self.moving = False
+        """Objects were seen to move by themselves (MiniGrid's Dynamic-Obstacles): a way they
+        block now may be free soon, so a plan may run through them and is repaired."""
+        self.unboxed: set[str] = set()
+        """Cells where the agent opened a box (what it held shows in the next percept)."""
+
+    @property
+    def carrying(self) -> str | None:
+        """The colour of the key in hand (None: no key)."""
+        return self.holding[1] if self.holding is not None and self.holding[0] == "key" else None
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """Cell -> colour of the keys lying about."""
+        return {cell: color for cell, (kind, color) in self.things.items() if kind == "key"}
 
     # ------------------------------------------------------------------ beliefs
 
+    def observe(self, wm: WorkingMemory) -> None:
+        if self._mission_text is None:
+            self._read_mission(wm.goal_text)
+        before = (dict(self.doors), dict(self.things), self.holding)
+        super().observe(wm)
+        if self.progress is not None:
+            if self.progress.start is None and self.position and self.facing:
+                self.progress.start = (self.position, self.facing)
+            doors, things, held = before
+            opened = [
+                c
+                for c, (_, state) in self.doors.items()
+                if state == "open" and c in doors and doors[c][1] != "open"
+            ]
+            dropped = None
+            if held is not None and self.holding is None:
+                dropped = next(
+                    ((c, t) for c, t in self.things.items() if t == held and things.get(c) != t),
+                    None,
+                )
+            picked = self.holding if self.holding != held else None
+            self.progress.observe(self.things, self.doors, opened, picked, dropped)
+
+    def _read_mission(self, text: str) -> None:
+        self._mission_text = text
+        if not text.strip():
+            return  # no mission: the goal square, if any, is the goal
+        try:
+            mission = parse_mission(text)
+        except MissionError as exc:
+            self.mission_error = str(exc)
+            return
+        if any(i.verb != "reach_goal" for i in mission.instructions()):
+            self.progress = MissionProgress(mission)
+
     def _fold(self, facts: frozenset[Atom] | list[Atom], *, percept: bool) -> None:
-        before = (dict(self.doors), dict(self.keys), self.carrying, self.holding)
+        before = (dict(self.doors), dict(self.things), self.holding)
         kinds = self.kind.copy()
+        gone: list[tuple[str, Thing]] = []
         if percept:
             for atom in facts:
                 if atom[0] == "cell" and len(atom) == 2:
                     self.kind[atom[1]] = "floor"
                     self.doors.pop(atom[1], None)
-                    self.keys.pop(atom[1], None)
-            self.carrying = None
-            self.holding = False
+                    if (thing := self.things.pop(atom[1], None)) is not None:
+                        gone.append((atom[1], thing))
+            self.holding = None
         closed: set[str] = set()
         locked: set[str] = set()
         for atom in facts:
@@ -94,29 +219,32 @@ class MiniGridAdapter(GridAdapter):
                 closed.add(atom[1])
             elif pred == "locked" and n == 2:
                 locked.add(atom[1])
-            elif pred == "key" and n == 3:
-                self.kind[atom[1]] = "key"
-                self.keys[atom[1]] = atom[2]
-            elif pred in ("ball", "box") and n == 3:
-                self.kind[atom[1]] = "object"
-            elif pred == "carrying" and n == 2 and percept:
-                self.carrying = atom[1]
-            elif pred == "holding" and percept:
-                self.holding = True
+            elif pred in _KINDS and n == 3:
+                self.kind[atom[1]] = "thing"
+                self.things[atom[1]] = (pred, atom[2])
+            elif pred == "holding" and n == 3 and percept:
+                self.holding = (atom[1], atom[2])
             elif pred == "at" and n == 2 and percept:
                 self.position = atom[1]
+            elif pred == "facing" and n == 2 and percept:
+                self.facing = atom[1]
+        if any(
+            cell not in self.things and cell not in self.unboxed and thing != self.holding
+            for cell, thing in gone
+        ):
+            self.moving = True  # gone from a cell in view, neither picked up nor opened
         for cell in closed | locked:
             if cell in self.doors:
                 self.doors[cell] = (self.doors[cell][0], "locked" if cell in locked else "closed")
         if self._state is not None and (
-            (self.doors, self.keys, self.carrying, self.holding) != before
+            (self.doors, self.things, self.holding) != before
             or any(
                 kinds.get(c) not in (None, "floor") or k != "floor"
                 for c, k in self.kind.items()
                 if kinds.get(c) != k
             )
         ):
-            self._state = None  # what is clear, or where doors and keys are, changed
+            self._state = None  # what is clear, or where doors and objects are, changed
 
     def _set_size(self, rows: int, cols: int) -> None:
         self.size = (rows, cols)
@@ -124,7 +252,7 @@ class MiniGridAdapter(GridAdapter):
         self._neighbours = {
             f"c{r}_{c}": tuple(
                 f"c{r + dr}_{c + dc}"
-                for dr, dc in _DIRECTIONS
+                for dr, dc in DIRS
                 if 0 <= r + dr < rows and 0 <= c + dc < cols
             )
             for r in range(rows)
@@ -149,23 +277,29 @@ class MiniGridAdapter(GridAdapter):
             return True
         return kind == "door" and self.doors[cell][1] == "open"
 
+    def _floor(self, cell: str) -> bool:
+        """Empty floor (or never seen): something can be put down there."""
+        return self.kind.get(cell, "floor") == "floor"
+
     def _base_state(self) -> frozenset[Atom]:
-        """Everything but the agent's cell; rebuilt only when a belief that matters changed."""
+        """Everything but the agent's cell and facing; rebuilt only when a belief changed."""
         if self._state is None:
             atoms: set[Atom] = set(self._static)
             for cell in self._cells:
                 if self._passable(cell):
-                    atoms.add(("clear", *_coordinates(cell)))
+                    atoms.add(("clear", *rowcol(cell)))
+                    if self._floor(cell):
+                        atoms.add(("floor", *rowcol(cell)))
             for cell, (color, state) in self.doors.items():
                 if state == "closed":
-                    atoms.add(("closed", *_coordinates(cell)))
+                    atoms.add(("closed", *rowcol(cell)))
                 elif state == "locked":
-                    atoms.add(("locked", *_coordinates(cell), color))
-            for cell, color in self.keys.items():
-                atoms.add(("key", *_coordinates(cell), color))
-            if self.carrying is not None:
-                atoms.add(("carrying", self.carrying))
-            if not self.holding:
+                    atoms.add(("locked", *rowcol(cell), color))
+            for cell, (kind, color) in self.things.items():
+                atoms.add(("thing", *rowcol(cell), kind, color))
+            if self.holding is not None:
+                atoms.add(("holding", *self.holding))
+            else:
                 atoms.add(("handempty",))
             self._state = frozenset(atoms)
         return self._state
@@ -176,13 +310,14 @@ class MiniGridAdapter(GridAdapter):
     def _relaxed(self, keys: set[str]) -> Callable[[str], bool]:
         """A test of whether a cell could be entered at some point (a relaxation).
 
-        Not a wall, lava or a ball or box, and not a locked door without a known key of its
-        colour; keys lying about can be picked up, closed doors opened.
+        Not a wall or lava, and not a locked door without a known key of its colour; closed
+        doors can be opened, and keys, balls and boxes picked up and put elsewhere (a key in
+        front of its door, a ball that blocks one).
         """
 
         def enterable(cell: str) -> bool:
             kind = self.kind.get(cell)
-            if kind in ("wall", "lava", "object"):
+            if kind in ("wall", "lava"):
                 return False
             return kind != "door" or self.doors[cell][1] != "locked" or self.doors[cell][0] in keys
 
@@ -192,6 +327,8 @@ class MiniGridAdapter(GridAdapter):
         """The target nearest to the agent on the relaxed map (entered, or reached ``beside``)."""
         if not targets or self.position is None:
             return None
+        if self.position in targets:
+            return self.position
         enterable = self._relaxed(self._keys_known())
         seen = {self.position}
         queue = deque([self.position])
@@ -205,42 +342,206 @@ class MiniGridAdapter(GridAdapter):
                     queue.append(n)
         return None
 
+    def _next_subgoal(self) -> Subgoal | str:
+        """The mission's next subgoal, the goal square, or a door to open to look further."""
+        if self.mission_error is not None:
+            return f"the mission cannot be read: {self.mission_error}"
+        if self.progress is not None:
+            if self.progress.start is not None:
+                self.progress.start_room = self._room_of(self.progress.start[0])
+            subgoal = self.progress.next_subgoal(
+                self.things,
+                self.doors,
+                self.holding,
+                self.goal,
+                lambda cells: self._nearest(cells, beside=True),
+                self._keys_known(),
+            )
+            if subgoal is not None:
+                return subgoal
+            if not self.progress.stage():
+                self.progress.restart()
+                return "every instruction was marked done, but the task goes on: again"
+        elif self.goal is not None and self._nearest({self.goal}, beside=False) is not None:
+            return Subgoal(_REACH, "reach", self.goal)
+        if self.progress is not None and self._frontier_reachable():
+            # walk before opening doors: MiniGrid's GoToDoor ends the episode on a toggle, and
+            # an object in this room is found sooner by looking around it
+            return "no object of the mission's current step can be acted on yet: exploring"
+        keys = self._keys_known()
+        doors = {
+            cell
+            for cell, (color, state) in self.doors.items()
+            if state == "closed" or (state == "locked" and color in keys)
+        }
+        door = self._nearest(doors, beside=True)
+        if door is not None:
+            return Subgoal(_EXPLORE, "open", door, ("door", self.doors[door][0]))
+        box = self._nearest(self._boxes_to_open(keys), beside=True)
+        if box is not None:
+            return Subgoal(_EXPLORE, "unbox", box, self.things[box])
+        if self.progress is not None:
+            return (
+                "no object of the mission's current step can be acted on yet, and no door or "
+                "box to open"
+            )
+        if self.goal is not None:
+            return "no known way leads to the goal, and no closed door is known to open"
+        return "the goal has not been seen yet and no closed door is known to open"
+
+    def _room_of(self, cell: str) -> frozenset[str]:
+        """The seen cells joined to ``cell`` without crossing a wall or a door.
+
+        Its room, as far as it has been seen (objects lie in rooms: they are included).
+        """
+        room = {cell}
+        queue = deque([cell])
+        while queue:
+            here = queue.popleft()
+            for n in self._neighbours.get(here, ()):
+                if n not in room and self.kind.get(n) in ("floor", "goal", "thing", "lava"):
+                    room.add(n)
+                    queue.append(n)
+        return frozenset(room)
+
+    def _key_first(self, subgoal: Subgoal) -> Subgoal:
+        """To open a locked door without its key in hand, first pick up its key, if seen.
+
+        Two walk-and-act subgoals that the direct search answers; the engine gets only what
+        they cannot do (a ball in the way).
+        """
+        door = self.doors.get(subgoal.target)
+        if subgoal.verb != "open" or door is None or door[1] != "locked":
+            return subgoal
+        key = ("key", door[0])
+        if self.holding == key:
+            return subgoal
+        cells = {cell for cell, thing in self.things.items() if thing == key}
+        nearest = self._nearest(cells, beside=True)
+        if nearest is None:
+            return subgoal
+        return Subgoal(subgoal.instruction, "pick_up", nearest, key)
+
+    def _boxes_to_open(self, keys: set[str]) -> set[str]:
+        """Boxes that may hide a key: every box that is not one of the mission's objects.
+
+        Only while a locked door's key has not been seen, or the mission's objects have not.
+        """
+        stuck = any(s == "locked" and c not in keys for c, s in self.doors.values())
+        if not stuck and self.progress is None:
+            return set()
+        wanted = [i.obj for i in self.progress.mission.instructions()] if self.progress else []
+        return {
+            cell
+            for cell, thing in self.things.items()
+            if thing[0] == "box" and not any(d is not None and d.matches(*thing) for d in wanted)
+        }
+
+    def _frontier_reachable(self) -> bool:
+        """A cell never seen lies beside one the agent can walk to now."""
+        if self.position is None:
+            return False
+        seen = {self.position}
+        queue = deque([self.position])
+        while queue:
+            cell = queue.popleft()
+            for n in self._neighbours.get(cell, ()):
+                if n not in self.kind:
+                    return True
+                if n not in seen and self._passable(n):
+                    seen.add(n)
+                    queue.append(n)
+        return False
+
+    def _goal_atoms(self, subgoal: Subgoal) -> frozenset[Atom] | None:
+        target = rowcol(subgoal.target)
+        if subgoal.verb == "unbox":
+            return frozenset({("unboxed", *target)})
+        if subgoal.verb == "reach":
+            return frozenset({("at", *target)})
+        if subgoal.verb == "go_to":
+            return frozenset({("announced", *target)})
+        if subgoal.verb == "open":
+            return frozenset({("clear", *target)})
+        if subgoal.verb == "pick_up":
+            assert subgoal.thing is not None
+            return frozenset({("holding", *subgoal.thing)})
+        assert subgoal.verb == "put"
+        assert subgoal.thing is not None
+        spots = {n for n in self._neighbours.get(subgoal.target, ()) if self._floor(n)}
+        spot = self._nearest(spots, beside=True)
+        return None if spot is None else frozenset({("thing", *rowcol(spot), *subgoal.thing)})
+
     def planning_state(self, wm: WorkingMemory) -> PlanningState | str:
+        self._subgoal = None
         if self.size is None:
             return "the grid size is unknown (no ('grid', rows, cols) task fact)"
         if self.position is None:
             return "the agent's cell is unknown"
-        goal: Atom
-        if self.goal is not None and self._nearest({self.goal}, beside=False) is not None:
-            goal = ("at", *_coordinates(self.goal))
-        else:
-            keys = self._keys_known()
-            doors = {
-                cell
-                for cell, (color, state) in self.doors.items()
-                if state == "closed" or (state == "locked" and color in keys)
-            }
-            door = self._nearest(doors, beside=True)
-            if door is None:
-                if self.goal is not None:
-                    return "no known way leads to the goal, and no closed door is known to open"
-                return "the goal has not been seen yet and no closed door is known to open"
-            goal = ("clear", *_coordinates(door))
-        state = self._base_state() | {("at", *_coordinates(self.position))}
-        # Only the colours of locked doors and keys: every grounding of a predicate with a
-        # colour argument is enumerated by unified-planning when it writes the problem (a
-        # problem still needs one colour object).
-        colors = {c for c, state in self.doors.values() if state == "locked"}
-        colors |= set(self.keys.values())
-        if self.carrying is not None:
-            colors.add(self.carrying)
+        subgoal = self._next_subgoal()
+        if isinstance(subgoal, str):
+            return subgoal
+        subgoal = self._key_first(subgoal)
+        goal = self._goal_atoms(subgoal)
+        if goal is None:
+            return f"no free floor beside {subgoal.target} to put the object down"
+        self._subgoal = subgoal
+        state = self._base_state() | {("at", *rowcol(self.position))}
+        front = self._front()
+        if front is not None:
+            state |= {("faced", *rowcol(front))}
+        if self.progress is not None:
+            state |= {("announced", *rowcol(c)) for c in self.progress.announced}
+        state |= {("unboxed", *rowcol(c)) for c in self.unboxed}
+        colors = {c for c, _ in self.doors.values()} | {c for _, c in self.things.values()}
+        if self.holding is not None:
+            colors.add(self.holding[1])
+        colors |= {a[-1] for a in goal if a[0] in ("holding", "thing")}
         objects = (*self._objects, *((k, "color") for k in sorted(colors or {"grey"})))
-        return PlanningState(objects, state, frozenset({goal}))
+        return PlanningState(objects, state, goal)
+
+    def _front(self) -> str | None:
+        if self.position is None or self.facing is None or self.size is None:
+            return None
+        (r, c), (dr, dc) = coords(self.position), _FRONT[self.facing]
+        rows, cols = self.size
+        return f"c{r + dr}_{c + dc}" if 0 <= r + dr < rows and 0 <= c + dc < cols else None
+
+    def search(self, planning: PlanningState) -> PlanResult | None:
+        """The walk-and-act plan of the current subgoal (None: the engine's to solve)."""
+        if self._subgoal is None or self.position is None:
+            return None
+        started = time.perf_counter()
+        view = GridView(self._neighbours, self._passable, self.doors, self.holding, self._floor)
+        plan = search_to_act(view, self.position, self._subgoal)
+        if plan is None and self.moving:
+            things = self.things
+            view = GridView(
+                self._neighbours,
+                lambda cell: cell in things or self._passable(cell),
+                self.doors,
+                self.holding,
+                self._floor,
+            )
+            plan = search_to_act(view, self.position, self._subgoal)
+        if plan is None:
+            return None
+        return PlanResult(PlanStatus.SOLVED, plan, "bfs", time.perf_counter() - started)
 
     def candidate(self, step: GroundAction, wm: WorkingMemory) -> Candidate:
         name, args = step
         verb, _, direction = name.partition("-")
-        action = _VERBS[verb] + direction
+        r, c = coords(self.position or "c0_0")
+        dr, dc = _FRONT[direction]
+        front = f"c{r + dr}_{c + dc}"
+        if verb == "done":
+            action = "done"
+            if self.progress is not None:
+                self.progress.announced.add(front)
+        else:
+            action = _VERBS[verb] + direction
+            if verb == "openbox":
+                self.unboxed.add(front)
         if action not in wm.action_names:
             raise ValueError(
                 f"the environment has no action {action!r} (the minigrid adapter needs "
@@ -252,9 +553,3 @@ class MiniGridAdapter(GridAdapter):
             source="planner",
             args={"step": [name, *args]},
         )
-
-
-def _coordinates(cell: str) -> tuple[str, str]:
-    """``c<row>_<col>`` -> the problem's row and column objects."""
-    row, _, col = cell[1:].partition("_")
-    return f"row{row}", f"col{col}"
