@@ -160,3 +160,38 @@ def test_planner_first_waits_when_nothing_can_be_done() -> None:
     candidates = asyncio.run(policy.propose(wm))
     assert [c.name for c in candidates] == ["wait"]
     assert isinstance(candidates[0], Candidate) and candidates[0].rationale.startswith("fallback")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # gymnasium: older versions of ids
+def test_no_registered_id_aborts_a_run() -> None:
+    """Every MiniGrid and BabyAI id either runs (its episode ends, solved or not) or is refused
+    when the config loads with a ConfigError, which the CLI turns into exit 2."""
+    import gymnasium
+    import minigrid  # noqa: F401 - registers the ids
+
+    ran, refused = [], []
+    for env_id in [i for i in gymnasium.registry if i.startswith(("MiniGrid", "BabyAI"))]:
+        config = AGENT.format(seed=7000, episodes=1, level=env_id).replace(
+            f"id: {env_id}}}", f"id: {env_id}, max_steps: 30}}"
+        )
+        with redirect_stdout(io.StringIO()):
+            try:
+                loaded = load_config_text(config)
+            except ConfigError as exc:
+                assert env_id in str(exc) and "env.options" in str(exc)
+                refused.append(env_id)
+                continue
+            result = run(loaded)
+        assert result.metrics["episodes"] == 1, env_id
+        ran.append(env_id)
+    assert {i.split("-")[1] for i in refused} == {
+        "MemoryS17Random",
+        "MemoryS13Random",
+        "MemoryS13",
+        "MemoryS11",
+        "MemoryS9",
+        "MemoryS7",
+        "Playground",
+        "WFC",
+    }
+    assert len(ran) > 150
