@@ -45,7 +45,7 @@ class MissionError(ValueError):
 
 @dataclass(frozen=True)
 class ObjDesc:
-    """ "the red ball on your left": what an instruction is about (None: any)."""
+    """What an instruction is about, as in "the red ball on your left" (None: any)."""
 
     kind: str | None = None
     color: str | None = None
