@@ -196,3 +196,25 @@ def test_no_registered_id_aborts_a_run() -> None:
         "WFC",
     }
     assert len(ran) > 150
+
+
+@pytest.mark.parametrize(
+    ("seed", "why"),
+    [
+        # "put the grey key next to the box in front of you and put the blue box on your left
+        # next to the blue door": the box in front is also a blue box on the left; once moved,
+        # it is still the box that was in front (locations name where objects lay at the start)
+        (5002, "a moved object keeps its location"),
+        # holding the green box, the yellow ball behind a locked door: the box goes down for the
+        # key, and the door is opened before the box is picked up again (it looped)
+        (5011, "a door being opened stays the subgoal"),
+        # "the yellow door on your left": a door in the start room's wall is in the room
+        (5013, "doors in a room's walls are in the room"),
+    ],
+)
+def test_boss_level_episodes_that_failed(seed: int, why: str) -> None:
+    level = "BabyAI-BossLevel-v0"
+    with redirect_stdout(io.StringIO()):
+        result = run(load_config_text(AGENT.format(seed=seed, episodes=1, level=level)))
+    assert result.summaries[0].success, why
+    assert bot_solves(level, seed)

@@ -138,6 +138,10 @@ class MiniGridAdapter(GridAdapter):
         self._static: frozenset[Atom] = frozenset()
         self._state: frozenset[Atom] | None = None
         self._subgoal: Subgoal | None = None
+        self._held_from: str | None = None
+        self._opening: str | None = None
+        """A locked door being opened to look behind it, for which the object in hand was put
+        down: it stays the subgoal until it is open."""
         self.moving = False
         """Objects were seen to move by themselves (MiniGrid's Dynamic-Obstacles): a way they
         block now may be free soon, so a plan may run through them and is repaired."""
@@ -177,7 +181,24 @@ class MiniGridAdapter(GridAdapter):
                     None,
                 )
             picked = self.holding if self.holding != held else None
+            self._track_moves(things, picked, dropped)
             self.progress.observe(self.things, self.doors, opened, picked, dropped)
+
+    def _track_moves(
+        self, before: dict[str, Thing], picked: Thing | None, dropped: tuple[str, Thing] | None
+    ) -> None:
+        """Follow the objects the agent moves back to where they lay at the start."""
+        assert self.progress is not None
+        origin = self.progress.origin
+        if dropped is not None:
+            origin[dropped[0]] = self._held_from or dropped[0]
+            self._held_from = None
+        if picked is not None:
+            source = next(
+                (c for c, t in before.items() if t == picked and c not in self.things),
+                None,
+            )
+            self._held_from = origin.pop(source, source) if source is not None else None
 
     def _read_mission(self, text: str) -> None:
         self._mission_text = text
@@ -329,23 +350,38 @@ class MiniGridAdapter(GridAdapter):
             return None
         if self.position in targets:
             return self.position
+        path = self._relaxed_path(targets, beside=beside)
+        return path[-1] if path else None
+
+    def _relaxed_path(self, targets: set[str], *, beside: bool) -> list[str]:
+        """The cells from the agent to the nearest target on the relaxed map (empty: none)."""
+        if not targets or self.position is None:
+            return []
         enterable = self._relaxed(self._keys_known())
-        seen = {self.position}
+        parent: dict[str, str | None] = {self.position: None}
         queue = deque([self.position])
         while queue:
             cell = queue.popleft()
             for n in self._neighbours.get(cell, ()):
                 if n in targets and (beside or enterable(n)):
-                    return n
-                if n not in seen and enterable(n):
-                    seen.add(n)
+                    path = [n, cell]
+                    while (prev := parent[path[-1]]) is not None:
+                        path.append(prev)
+                    return path[::-1]
+                if n not in parent and enterable(n):
+                    parent[n] = cell
                     queue.append(n)
-        return None
+        return []
 
     def _next_subgoal(self) -> Subgoal | str:
         """The mission's next subgoal, the goal square, or a door to open to look further."""
         if self.mission_error is not None:
             return f"the mission cannot be read: {self.mission_error}"
+        opening = self.doors.get(self._opening or "")
+        if opening is not None and opening[1] != "open":
+            assert self._opening is not None
+            return Subgoal(_EXPLORE, "open", self._opening, ("door", opening[0]))
+        self._opening = None
         if self.progress is not None:
             if self.progress.start is not None:
                 self.progress.start_room = self._room_of(self.progress.start[0])
@@ -369,14 +405,21 @@ class MiniGridAdapter(GridAdapter):
             # an object in this room is found sooner by looking around it
             return "no object of the mission's current step can be acted on yet: exploring"
         keys = self._keys_known()
-        doors = {
-            cell
-            for cell, (color, state) in self.doors.items()
-            if state == "closed" or (state == "locked" and color in keys)
-        }
-        door = self._nearest(doors, beside=True)
-        if door is not None:
-            return Subgoal(_EXPLORE, "open", door, ("door", self.doors[door][0]))
+        held = {self.carrying} if self.carrying else set()
+        # what is in hand for the mission is not put down to look around, unless nothing else
+        # is left to open (the object it is to be put beside lies behind a locked door)
+        for usable in ([held, keys] if self._holding_needed() else [keys]):
+            doors = {
+                cell
+                for cell, (color, state) in self.doors.items()
+                if state == "closed" or (state == "locked" and color in usable)
+            }
+            door = self._nearest(doors, beside=True)
+            if door is not None:
+                if usable is not held:
+                    self._opening = door  # the object in hand goes down for its key: until
+                    # the door is open, that comes before picking the object up again
+                return Subgoal(_EXPLORE, "open", door, ("door", self.doors[door][0]))
         box = self._nearest(self._boxes_to_open(keys), beside=True)
         if box is not None:
             return Subgoal(_EXPLORE, "unbox", box, self.things[box])
@@ -389,20 +432,49 @@ class MiniGridAdapter(GridAdapter):
             return "no known way leads to the goal, and no closed door is known to open"
         return "the goal has not been seen yet and no closed door is known to open"
 
+    def _holding_needed(self) -> bool:
+        """What is in hand is to be put next to something in this stage of the mission."""
+        if self.progress is None or self.holding is None:
+            return False
+        return any(
+            ins.verb == "put_next" and ins.obj is not None and ins.obj.matches(*self.holding)
+            for _, ins in self.progress.stage()
+        )
+
     def _room_of(self, cell: str) -> frozenset[str]:
         """The seen cells joined to ``cell`` without crossing a wall or a door.
 
-        Its room, as far as it has been seen (objects lie in rooms: they are included).
+        Its room, as far as it has been seen: the objects in it, and the doors in its walls
+        (as BabyAI counts them).
         """
         room = {cell}
+        doors: set[str] = set()
         queue = deque([cell])
         while queue:
             here = queue.popleft()
             for n in self._neighbours.get(here, ()):
-                if n not in room and self.kind.get(n) in ("floor", "goal", "thing", "lava"):
+                kind = self.kind.get(n)
+                if kind == "door":
+                    doors.add(n)
+                elif n not in room and kind in ("floor", "goal", "thing", "lava"):
                     room.add(n)
                     queue.append(n)
-        return frozenset(room)
+        return frozenset(room | doors)
+
+    def _door_first(self, subgoal: Subgoal) -> Subgoal:
+        """A locked door on the way to the subgoal, without its key in hand: open it first.
+
+        Else an agent that holds what it is to put down next to something puts it down for
+        the key, then picks it up again for the mission, and so on.
+        """
+        if subgoal.verb == "open" and subgoal.target in self.doors:
+            return subgoal
+        path = self._relaxed_path({subgoal.target}, beside=subgoal.verb != "reach")
+        for cell in path[:-1]:
+            door = self.doors.get(cell)
+            if door is not None and door[1] == "locked" and self.holding != ("key", door[0]):
+                return Subgoal(subgoal.instruction, "open", cell, ("door", door[0]))
+        return subgoal
 
     def _key_first(self, subgoal: Subgoal) -> Subgoal:
         """To open a locked door without its key in hand, first pick up its key, if seen.
@@ -481,7 +553,7 @@ class MiniGridAdapter(GridAdapter):
         subgoal = self._next_subgoal()
         if isinstance(subgoal, str):
             return subgoal
-        subgoal = self._key_first(subgoal)
+        subgoal = self._key_first(self._door_first(subgoal))
         goal = self._goal_atoms(subgoal)
         if goal is None:
             return f"no free floor beside {subgoal.target} to put the object down"

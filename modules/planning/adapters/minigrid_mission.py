@@ -74,6 +74,9 @@ class MissionProgress:
     done: set[int] = field(default_factory=set)
     announced: set[str] = field(default_factory=set)
     """Cells where ``done`` was said while facing them, in the current stage."""
+    origin: dict[str, str] = field(default_factory=dict)
+    """Cell of an object now -> the cell it lay in at the start, for the objects the agent
+    moved: a location in the mission names the object where it was."""
     start_room: frozenset[str] | None = None
     """The cells known to be in the room the agent starts in (set by the adapter as it sees
     more): BabyAI's locations apply only to the objects of that room."""
@@ -107,6 +110,7 @@ class MissionProgress:
             return False
         if desc.loc is None or self.start is None:
             return True
+        cell = self.origin.get(cell, cell)
         if self.start_room is not None and cell not in self.start_room:
             return False
         (r0, c0), (r, c) = coords(self.start[0]), coords(cell)
