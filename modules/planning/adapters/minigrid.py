@@ -408,7 +408,7 @@ class MiniGridAdapter(GridAdapter):
         held = {self.carrying} if self.carrying else set()
         # what is in hand for the mission is not put down to look around, unless nothing else
         # is left to open (the object it is to be put beside lies behind a locked door)
-        for usable in ([held, keys] if self._holding_needed() else [keys]):
+        for usable in [held, keys] if self._holding_needed() else [keys]:
             doors = {
                 cell
                 for cell, (color, state) in self.doors.items()
