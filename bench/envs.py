@@ -35,6 +35,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import _no_shadow  # noqa: F401  (before any project import: see the file)
@@ -181,15 +182,8 @@ MISSION_LEVELS = (
     "MiniGrid-Dynamic-Obstacles-8x8-v0",
 )
 QUICK_LEVELS = ("BabyAI-GoToLocal-v0", "BabyAI-PutNextLocal-v0", "MiniGrid-Fetch-8x8-N3-v0")
-MISSION_AGENT = """
-seed: {seed}
-episodes: {episodes}
-env: {{name: minigrid, options: {{id: {level}}}}}
-agent:
-  policy: {{name: planner_first}}
-  modules: [{{name: perception.facts}}, {{name: planner.pddl, options: {{domain: minigrid}}}}]
-trace: {{enabled: false}}
-"""
+MISSION_AGENT = Path(__file__).resolve().parent.parent / "config" / "babyai.yaml"
+"""The shipped planner-first MiniGrid/BabyAI config; the level, seeds and episodes are set."""
 
 
 def bot_episode(level: str, seed: int) -> tuple[bool, int]:
@@ -225,16 +219,15 @@ def bench_missions(levels: tuple[str, ...], episodes: int, seed: int) -> dict[st
     try:
         import minigrid  # noqa: F401 - registers the ids
 
-        from cogos import load_config_text
+        from cogos import load_config
         from cogos.runner import run
     except ImportError as exc:
         return {"skipped": f"cannot import minigrid: {exc}"}
     out: dict[str, Any] = {}
     for level in levels:
         started = time.perf_counter()
-        result = run(
-            load_config_text(MISSION_AGENT.format(seed=seed, episodes=episodes, level=level))
-        )
+        overrides = [f"env.options.id={level}", f"episodes={episodes}", f"seed={seed}"]
+        result = run(load_config(MISSION_AGENT, [*overrides, "trace.enabled=false"]))
         ours = result.summaries
         seconds = time.perf_counter() - started
         # the bot reads BabyAI's verifier objects: MiniGrid's own tasks have none

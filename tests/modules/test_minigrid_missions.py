@@ -22,22 +22,21 @@ from tests.extras import needs_extra
 
 needs_extra("envs", "minigrid")
 
-from cogos import load_config_text
+from cogos import load_config
+from cogos.config import LoadedConfig
 from cogos.errors import ConfigError
 from cogos.runner import run
 from envs.minigrid.mission import Instruction, ObjDesc
 from memory.records import Candidate
 from modules.planning.adapters.minigrid_mission import GridView, Subgoal, search_to_act
 
-AGENT = """
-seed: {seed}
-episodes: {episodes}
-env: {{name: minigrid, options: {{id: {level}}}}}
-agent:
-  policy: {{name: planner_first}}
-  modules: [{{name: perception.facts}}, {{name: planner.pddl, options: {{domain: minigrid}}}}]
-trace: {{enabled: false}}
-"""
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "babyai.yaml"
+"""The shipped planner-first config for MiniGrid and BabyAI."""
+
+
+def agent(level: str, seed: int, episodes: int, *more: str) -> LoadedConfig:
+    overrides = [f"env.options.id={level}", f"seed={seed}", f"episodes={episodes}", *more]
+    return load_config(CONFIG, [*overrides, "trace.enabled=false"])
 
 
 def bot_solves(level: str, seed: int) -> bool:
@@ -71,7 +70,7 @@ def bot_solves(level: str, seed: int) -> bool:
 def test_missions_the_bot_solves_the_agent_solves(level: str) -> None:
     """The bot plays BabyAI levels only (it reads their verifier objects): MiniGrid's own
     tasks must simply be solved."""
-    result = run(load_config_text(AGENT.format(seed=9100, episodes=4, level=level)))
+    result = run(agent(level, 9100, 4))
     for summary in result.summaries:
         if not level.startswith("BabyAI") or bot_solves(level, summary.seed):
             assert summary.success, (level, summary.seed, summary.extra)
@@ -82,7 +81,7 @@ def test_obstacles_moved_and_keys_in_boxes() -> None:
     """ObstructedMaze hides the key in a box and blocks the door with a ball; Dynamic-Obstacles
     moves its balls every step: waiting is how the way clears."""
     for level in ("MiniGrid-ObstructedMaze-1Dlhb-v0", "MiniGrid-Dynamic-Obstacles-6x6-v0"):
-        result = run(load_config_text(AGENT.format(seed=9200, episodes=3, level=level)))
+        result = run(agent(level, 9200, 3))
         assert result.metrics["success_rate"] == 1.0, level
         assert result.metrics["decisions"]["plan"] > 0
 
@@ -93,12 +92,20 @@ def test_a_mission_outside_the_grammar_is_refused_when_the_config_loads(tmp_path
         ("MiniGrid-Playground-v0", "no mission"),
     ):
         with pytest.raises(ConfigError, match=says) as caught:
-            load_config_text(AGENT.format(seed=0, episodes=1, level=level))
+            agent(level, 0, 1)
         assert level in str(caught.value) and "env.options.id" in str(caught.value)
-    config = tmp_path / "memory.yaml"
-    config.write_text(AGENT.format(seed=0, episodes=1, level="MiniGrid-MemoryS7-v0"))
     proc = subprocess.run(
-        [sys.executable, "-m", "cogos.cli.main", "run", str(config), "-q", "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "cogos.cli.main",
+            "run",
+            str(CONFIG),
+            "env.options.id=MiniGrid-MemoryS7-v0",
+            "-q",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -171,12 +178,9 @@ def test_no_registered_id_aborts_a_run() -> None:
 
     ran, refused = [], []
     for env_id in [i for i in gymnasium.registry if i.startswith(("MiniGrid", "BabyAI"))]:
-        config = AGENT.format(seed=7000, episodes=1, level=env_id).replace(
-            f"id: {env_id}}}", f"id: {env_id}, max_steps: 30}}"
-        )
         with redirect_stdout(io.StringIO()):
             try:
-                loaded = load_config_text(config)
+                loaded = agent(env_id, 7000, 1, "env.options.max_steps=30")
             except ConfigError as exc:
                 refusals = str(exc)
                 refused.append(env_id)
@@ -215,6 +219,6 @@ def test_no_registered_id_aborts_a_run() -> None:
 def test_boss_level_episodes_that_failed(seed: int, why: str) -> None:
     level = "BabyAI-BossLevel-v0"
     with redirect_stdout(io.StringIO()):
-        result = run(load_config_text(AGENT.format(seed=seed, episodes=1, level=level)))
+        result = run(agent(level, seed, 1))
     assert result.summaries[0].success, why
     assert bot_solves(level, seed)
