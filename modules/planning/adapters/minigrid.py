@@ -101,7 +101,7 @@ class MiniGridAdapter(GridAdapter):
         env_id = str(env.options.get("id", "MiniGrid-FourRooms-v0"))
         try:
             task = gymnasium.make(env_id, disable_env_checker=True)
-        except Exception:
+        except Exception:  # an unknown id: the environment says so when it is built
             return
         try:
             task.reset(seed=seed)
