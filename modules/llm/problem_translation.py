@@ -84,8 +84,13 @@ class WorkedExample:
         return find_families(dict(problem.objects), named_words(self.text), facts)
 
     def derived_types(self) -> set[str]:
-        """Types whose objects are named by a family, not by the model."""
-        return {f.kind for f in self.families}
+        """Types whose unnamed objects the model is not asked for.
+
+        A family's type (its objects are named by the family) and its owners' type (the
+        example names every robot: Qwen2.5-Coder-1.5B listed ``lgripper1`` as an unnamed robot
+        on grippers p10, which made ``free lgripper1 lgripper1``).
+        """
+        return {f.kind for f in self.families} | {f.owner_type for f in self.families}
 
     def objects_answer(self) -> ObjectsAnswer:
         """The objects step's answer for this example (what the model is shown)."""
@@ -98,7 +103,8 @@ class WorkedExample:
     def objects_for(self, answer: ObjectsAnswer) -> dict[str, str]:
         """The objects of ``answer``, with each family's members for the task's owners.
 
-        The model is not asked for unnamed objects of a family's type; any it gives are dropped.
+        The model is not asked for unnamed objects of a family's type or of its owners' type;
+        any it gives are dropped.
         """
         derived = self.derived_types()
         answer = answer.model_copy(

@@ -151,6 +151,22 @@ async def test_unnamed_objects_follow_the_examples_naming_whatever_the_model_lis
     assert "hand" not in model.schemas[0]["properties"]["others"]["properties"]
 
 
+async def test_unnamed_owners_from_the_model_are_dropped() -> None:
+    """Qwen2.5-Coder-1.5B on grippers p10 listed ``lgripper1`` as an unnamed robot: the hands
+    were then grounded for it too (``free lgripper1 lgripper1``), which no planner reads. The
+    example names every robot, so the model is not asked for unnamed ones."""
+    task = Task("delivery", "p04")
+    answer = json.loads(task.objects_answer())
+    del answer["others"]["hand"]  # not asked for: the example's naming gives them
+    answer["others"]["robot"] = ["lhand1"]
+    model = RecordingModel([json.dumps(answer)])
+    objects, _ = await translate_objects(
+        client_for(model), task.domain, task.text, example=task.example
+    )
+    assert objects == dict(task.truth.objects)
+    assert set(model.schemas[0]["properties"]["others"]["properties"]) == {"package", "room"}
+
+
 async def test_a_missing_kind_of_object_goes_back_to_the_model_with_the_reason() -> None:
     task = Task("delivery", "p02")
     no_hands = json.loads(task.facts_answer())
