@@ -23,7 +23,6 @@ that the worked example shows it does not state. Nothing here knows a domain.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,7 +43,7 @@ from modules.llm.example_alignment import (
 from modules.llm.object_families import Family, expand, find_families, members
 from modules.llm.prompting import render, section
 from modules.llm.schemas import JsonSchema, atom_schema
-from modules.llm.task_text import Pattern, lift, sentences
+from modules.llm.task_text import Pattern, lift, named_words, sentences
 from modules.planning.domain import Domain
 from modules.planning.ipc import GeneratedProblem
 from modules.planning.problem_parts import ProblemParts, read_problem
@@ -243,16 +242,6 @@ def object_types(domain: Domain) -> list[str]:
 
 NOT_AN_OBJECT = "none"
 """The type of a name-like word that is no object of the problem."""
-_NAMED = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z_-]*\d[\w-]*(?![\w-])")
-"""A word with letters then digits (``b4``, ``room2``, ``ball10``): most likely an object."""
-
-
-def named_words(text: str) -> list[str]:
-    """The task's name-like words, in order, once each: the model types every one of them."""
-    first: dict[str, str] = {}
-    for word in _NAMED.findall(text):
-        first.setdefault(word.lower(), word)
-    return list(first.values())
 
 
 def objects_answer_for(

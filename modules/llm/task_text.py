@@ -72,6 +72,18 @@ class Pattern:
         return out
 
 
+_NAMED = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z_-]*\d[\w-]*(?![\w-])")
+"""A word with letters then digits (``b4``, ``room2``, ``ball10``): most likely an object."""
+
+
+def named_words(text: str) -> list[str]:
+    """The task's name-like words, in order, once each: the model types every one of them."""
+    first: dict[str, str] = {}
+    for word in _NAMED.findall(text):
+        first.setdefault(word.lower(), word)
+    return list(first.values())
+
+
 def _slot_names() -> list[str]:
     letters = string.ascii_uppercase
     return [SLOT_PREFIX + c for c in letters] + [

@@ -7,8 +7,7 @@ import pytest
 
 from modules.llm.example_alignment import align, known_readings
 from modules.llm.object_families import Family, expand, find_families, members, quantify
-from modules.llm.problem_translation import named_words
-from modules.llm.task_text import lift, sentences
+from modules.llm.task_text import lift, named_words, sentences
 from modules.planning.domain import Domain, DomainError
 from modules.planning.problem_parts import read_problem
 from modules.planning.reachability import relaxed_reach
