@@ -240,6 +240,8 @@ def object_types(domain: Domain) -> list[str]:
     return list(domain.types) or ["object"]
 
 
+MAX_UNNAMED = 32
+"""Unnamed objects of one type the objects step may list (a bound on a runaway answer)."""
 NOT_AN_OBJECT = "none"
 """The type of a name-like word that is no object of the problem."""
 
@@ -271,9 +273,15 @@ def objects_schema(
 
     ``implied``: types of which the worked example needed objects its text never named: the
     answer lists at least one of each. ``derived``: types whose unnamed objects are not asked
-    for (the example's naming gives them, :mod:`modules.llm.object_families`).
+    for (the example's naming gives them, :mod:`modules.llm.object_families`). Each list has at
+    most :data:`MAX_UNNAMED` names: Qwen2.5-Coder-1.5B on grippers p18 wrote names until the
+    server's context was full (2,591 tokens) and the answer could not be read.
     """
-    names = {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN}}
+    names = {
+        "type": "array",
+        "items": {"type": "string", "pattern": NAME_PATTERN},
+        "maxItems": MAX_UNNAMED,
+    }
     unnamed = [t for t in types if t not in derived]
     at_least_one = {**names, "minItems": 1}
     return {

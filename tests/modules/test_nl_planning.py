@@ -105,6 +105,8 @@ async def test_sentences_of_the_examples_shapes_need_no_model_call() -> None:
     named = model.schemas[0]["properties"]["named"]
     assert named["required"] == ["b3", "b1", "b2"]
     assert named["properties"]["b1"]["enum"] == ["object", "none"]
+    # the unnamed objects are bounded: a small model once wrote names until its context ran out
+    assert model.schemas[0]["properties"]["others"]["properties"]["object"]["maxItems"] == 32
 
 
 async def test_a_task_is_planned_and_the_plan_is_valid_for_the_ground_truth() -> None:
