@@ -7,19 +7,21 @@ Each cycle it folds the new percept into its map, proposes the moves that are kn
 and values each move by minus an estimate of the steps to the goal from the cell it leads to.
 Before the goal has been seen the estimate is the known distance to the nearest frontier (a cell
 known to be reachable but not yet seen). Once a known path leads to the goal, it is the length of
-that path. While the goal is in sight but no known path leads there (sight goes through walls),
-it is the known path to a frontier cell plus the Manhattan distance from it to the goal (an
-optimistic guess for the unseen part), which keeps the agent moving toward it. Select takes
-the best; ties go to the first proposal, so a run is deterministic.
+that path. While the goal is known (the task gives it, or it is in sight: sight goes through
+walls) but no known path leads there, it is the distance to the goal with every passage not yet
+seen assumed open (the free-space assumption of optimistic A* and D* Lite), recomputed as walls
+appear, once the grid's size is known (``("grid", rows, cols)``); without the size, the known
+path to a frontier cell plus the Manhattan distance from it to the goal. Select takes the best;
+ties go to the first proposal, so a run is deterministic.
 
 Facts recalled from long-term memory (``wm.retrieved`` items of kind ``fact``, e.g. from
 ``retrieval.memory``) are folded into the map as beliefs; what the percept shows overrides them
 (a remembered passage that is now blocked is dropped, a remembered goal that is not there is
 forgotten). In a maze seen before, the remembered map makes the known-path value exact.
 
-Why not plan over unknown cells: that is the PDDL planner's job (optimistic planning with
-replanning); this policy is the simple, dependency-free baseline that always finishes a solvable
-maze, because every step either reaches the goal or shrinks the frontier.
+This policy is the simple, dependency-free baseline that always finishes a solvable maze:
+every step either reaches the goal or shrinks the frontier or the optimistic distance grows.
+Goals other than a cell are the PDDL planner's (``planner_first``).
 """
 
 from __future__ import annotations
