@@ -59,11 +59,6 @@ class ObjDesc:
             self.color is None or self.color == color
         )
 
-    def __str__(self) -> str:
-        words = [w for w in (self.color, self.kind or "object") if w]
-        loc = next((k for k, v in LOCATIONS.items() if v == self.loc), None)
-        return " ".join([*words, *([loc] if loc else [])])
-
 
 @dataclass(frozen=True)
 class Instruction:
@@ -72,21 +67,6 @@ class Instruction:
     verb: Verb
     obj: ObjDesc | None = None
     near: ObjDesc | None = None
-
-    def __str__(self) -> str:
-        words = {
-            "go_to": "go to",
-            "pick_up": "pick up",
-            "open": "open",
-            "put_next": "put",
-            "reach_goal": "reach the goal",
-        }
-        text = words[self.verb]
-        if self.obj is not None:
-            text += f" the {self.obj}"
-        if self.near is not None:
-            text += f" next to the {self.near}"
-        return text
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ _VERBS = {
     "openbox": "open_",
 }
 _KINDS = ("key", "ball", "box")
-_FRONT = {"north": (-1, 0), "east": (0, 1), "south": (1, 0), "west": (0, -1)}
+_FRONT = {name: step for step, name in DIRS.items()}
+"""Direction name -> (row, column) step: the cell a facing agent acts on."""
 _EXPLORE = Instruction("open")
 """The instruction behind an exploration subgoal (opening a door to look behind it)."""
 _REACH = Instruction("reach_goal")
