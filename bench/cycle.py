@@ -4,7 +4,11 @@
 
 Figures (last line: one JSON object):
 
-* ``cycles_per_s``: explore agent on 15x15 mazes, no trace (the kernel's own speed);
+* ``cycles_per_s``: explore agent on 15x15 mazes, no trace (the kernel's own speed), telemetry
+  off (the best of a few runs, alternated with the runs below);
+* ``cycles_per_s_telemetry``: the same with OpenTelemetry spans on (``telemetry.exporter: none``:
+  every span made and batched, nothing sent); ``telemetry_on_vs_off_ratio`` is on over off.
+  Without the ``telemetry`` extra both are null and ``telemetry_note`` says why;
 * ``cycles_per_s_traced``: the same with trace.jsonl written (what ``cogos run`` does);
 * ``env_steps_per_s``: the raw maze env stepped with the same number of random actions, no
   agent at all; ``cycle_vs_env_ratio`` says how much of a cycle is the environment;
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import io
 import json
 import sys
@@ -39,11 +44,26 @@ episodes: {episodes}
 env: {{name: maze, options: {{width: 15, height: 15, radius: 2}}}}
 agent: {{policy: {{name: explore}}}}
 trace: {{enabled: {trace}}}
+telemetry: {{enabled: {telemetry}, exporter: none}}
 """
+REPEATS = 3
+"""Off and on runs, alternated: the best of each is reported (a busy machine slows some runs)."""
 
 
-async def cycles(episodes: int, trace: bool, out: str | None) -> tuple[float, int]:
-    loaded = load_config_text(CONFIG.format(episodes=episodes, trace=str(trace).lower()))
+def telemetry_installed() -> bool:
+    try:
+        return importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ModuleNotFoundError:  # not even the opentelemetry namespace
+        return False
+
+
+async def cycles(
+    episodes: int, trace: bool, out: str | None, telemetry: bool = False
+) -> tuple[float, int]:
+    text = CONFIG.format(
+        episodes=episodes, trace=str(trace).lower(), telemetry=str(telemetry).lower()
+    )
+    loaded = load_config_text(text)
     t0 = time.perf_counter()
     result = await run_async(loaded, out)
     elapsed = time.perf_counter() - t0
@@ -86,7 +106,7 @@ async def bus_vs_direct(n: int, handler: Any, payload: Any) -> tuple[float, floa
 
 async def sample_record() -> Any:
     """A real cycle record from a short run, as the tracer receives it."""
-    loaded = load_config_text(CONFIG.format(episodes=1, trace="false"))
+    loaded = load_config_text(CONFIG.format(episodes=1, trace="false", telemetry="false"))
     from cogos.agent import Agent
 
     agent = Agent(loaded)
@@ -110,8 +130,18 @@ async def main() -> None:
 
     import tempfile
 
+    spans = telemetry_installed()
     await cycles(2, False, None)  # warm-up (imports, caches)
-    cps, n_cycles = await cycles(episodes, False, None)
+    if spans:
+        await cycles(2, False, None, telemetry=True)
+    off: list[float] = []
+    on: list[float] = []
+    for _ in range(REPEATS):
+        cps, n_cycles = await cycles(episodes, False, None)
+        off.append(cps)
+        if spans:
+            on.append((await cycles(episodes, False, None, telemetry=True))[0])
+    cps = max(off)
     with tempfile.TemporaryDirectory() as tmp:
         cps_traced, _ = await cycles(episodes, True, tmp)
     eps = env_steps(n_cycles)
@@ -140,6 +170,8 @@ async def main() -> None:
         "cycles": n_cycles,
         "cycles_per_s": round(cps),
         "cycles_per_s_traced": round(cps_traced),
+        "cycles_per_s_telemetry": round(max(on)) if on else None,
+        "telemetry_on_vs_off_ratio": round(max(on) / cps, 2) if on else None,
         "env_steps_per_s": round(eps),
         "cycle_vs_env_ratio": round(eps / cps, 2),
         "goal_cycles_per_s": 2000,
@@ -157,6 +189,11 @@ async def main() -> None:
         "goal_bus_overhead_ratio": 3.0,
         "python": sys.version.split()[0],
     }
+    if not spans:
+        result["telemetry_note"] = (
+            "telemetry on not measured: the 'telemetry' extra is not installed "
+            '(pip install -e ".[telemetry]")'
+        )
     print(json.dumps(result))
 
 

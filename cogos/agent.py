@@ -2,7 +2,9 @@
 
 Built from a :class:`~cogos.config.LoadedConfig` (names resolved through the registry; the kernel
 imports no concrete component). Used as an async context manager, which starts the bus, then the
-modules and the policy, and stops them in reverse order on exit, also on error.
+modules and the policy, and stops them in reverse order on exit, also on error. With the
+config's ``telemetry:`` on, the agent owns a tracer provider: its components and its memory
+make spans with it, and closing the agent exports what is left (:mod:`cogos.telemetry`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from cogos.bus import Bus
 from cogos.config import LoadedConfig, ResolvedComponent
@@ -26,9 +28,13 @@ from cogos.facts import ANY_FACTS, FactSchema
 from cogos.module import Module
 from cogos.observation import EnvHandle
 from cogos.policy import Policy
+from cogos.telemetry import start as start_telemetry
 from memory.errors import DimensionError, FormatVersionError
 from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
+
+if TYPE_CHECKING:
+    from cogos.telemetry.provider import Telemetry
 
 log = logging.getLogger("cogos.agent")
 
@@ -89,11 +95,30 @@ class Agent:
         *,
         memory: MemoryOS | None = None,
         bus: Bus | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        """``memory``, ``bus`` and ``telemetry`` replace what the config would make.
+
+        The agent closes what it is given along with what it made.
+        """
         cfg = loaded.config
         self.config = cfg
         self.name = cfg.agent.name
         self.run_id = f"{cfg.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(2).hex()}"
+        # first: a missing extra is a config error before anything is opened
+        if telemetry is None:
+            telemetry = start_telemetry(cfg.telemetry, agent=self.name, run_id=self.run_id)
+        self.telemetry = telemetry
+        try:
+            self._build(loaded, memory, bus)
+        except BaseException:
+            if self.telemetry is not None:
+                self.telemetry.shutdown()
+            raise
+
+    def _build(self, loaded: LoadedConfig, memory: MemoryOS | None, bus: Bus | None) -> None:
+        cfg = loaded.config
+        tracer = self.telemetry.tracer if self.telemetry is not None else None
         self.bus = bus or Bus(
             name=cfg.agent.name,
             queue_size=cfg.bus.queue_size,
@@ -108,6 +133,8 @@ class Agent:
                 memory = MemoryOS(cfg.memory)
             except (FormatVersionError, DimensionError) as exc:
                 raise ConfigError(str(exc), key="memory") from exc
+        if memory is not None and tracer is not None:
+            memory.tracer = tracer
         self.memory = memory
         # The memory this agent starts from: where it is and how far its log had got. A trace
         # records it so that ``cogos replay --verify`` can re-run against that state (on a copy).
@@ -127,6 +154,7 @@ class Agent:
                 action_names=self.env.action_names,
                 memory=memory,
                 llm=cfg.llm,
+                tracer=tracer,
             )
 
         self.modules: list[Module] = [
@@ -144,6 +172,7 @@ class Agent:
             env=self.env,
             max_rejects=cfg.agent.cycle.max_rejects,
             sink=memory,
+            spans=self.telemetry.cycle_spans(self.name) if self.telemetry is not None else None,
         )
         self.fact_schema = _fact_schema(self._components())
         """What the policy and modules read: facts from outside are checked against it."""
@@ -184,6 +213,8 @@ class Agent:
         self.env.close()
         if self.memory is not None:
             await self.memory.aclose()
+        if self.telemetry is not None:  # the export may wait on the network: not in the loop
+            await asyncio.to_thread(self.telemetry.shutdown)
         self._running = False
 
     async def run_episode(self, episode: int, seed: int) -> EpisodeSummary:

@@ -1,14 +1,20 @@
-"""What a component gets from the kernel: bus, options, logger, memory, the env's action names."""
+"""What a component gets from the kernel: bus, options, logger, memory, the env's action names.
+
+A tracer comes too when the run's telemetry is on.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from cogos.bus import Bus
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 
 class NoOptions(BaseModel):
@@ -36,3 +42,7 @@ class ComponentContext:
     llm: Any | None = None
     """The run's ``LLMSpec`` (``llm:`` in the config) or None: components that need a model
     build it from this and fail with a clear config error when it is missing."""
+    tracer: Tracer | None = None
+    """OpenTelemetry's tracer when the run's ``telemetry:`` is on, else None: a component that
+    makes spans of its own work (LLM calls, planner solves) tests for None first, and imports
+    nothing of OpenTelemetry otherwise (docs/telemetry.md)."""

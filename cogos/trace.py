@@ -1,8 +1,11 @@
 """The tracer: one JSON line per cycle (and, optionally, per bus message) in ``trace.jsonl``.
 
-It is an ordinary bus subscriber (``cycle/commit`` and ``agent/episode/+``, or everything when
-``messages`` is on; one subscription, so lines keep publication order): tracing takes the same
-path as any observer, and a run's trace can be read back by :mod:`cogos.replay`. Lines are
+It is an ordinary bus subscriber (``cycle/commit``, ``agent/episode/+`` and ``llm/call``, or
+everything when ``messages`` is on; one subscription, so lines keep publication order): tracing
+takes the same path as any observer, and a run's trace can be read back by :mod:`cogos.replay`.
+A model call is published while its cycle runs, before the cycle commits: the calls seen since the
+last line go into the next cycle line (``llm``), or into the episode's end line when no cycle
+follows them. Lines are
 written through a buffered file and flushed at each episode end and on close.
 """
 
@@ -31,6 +34,7 @@ class Tracer:
         self._file: IO[str] | None = None
         self._subs: list[Subscription] = []
         self._bus: Bus | None = None
+        self._calls: list[dict[str, Any]] = []  # llm/call payloads waiting for their cycle line
         self.lines = 0
 
     def attach(self, bus: Bus, *, header: dict[str, Any] | None = None) -> None:
@@ -40,7 +44,9 @@ class Tracer:
         self._write({"type": "header", "trace_version": TRACE_VERSION, **(header or {})})
         # The tracer must see every cycle: it applies back-pressure rather than dropping.
         policy = OverflowPolicy.BLOCK
-        filters = ("#", "$bus/#") if self.messages else ("cycle/commit", "agent/episode/+")
+        filters = (
+            ("#", "$bus/#") if self.messages else ("cycle/commit", "agent/episode/+", "llm/call")
+        )
         self._subs.append(bus.subscribe(filters, self._on_message, name="tracer", overflow=policy))
 
     def _write(self, obj: dict[str, Any]) -> None:
@@ -51,10 +57,18 @@ class Tracer:
     def _on_message(self, message: Message) -> None:
         topic = message.topic
         if topic == "cycle/commit":
-            self._write(to_jsonable(message.payload))
+            line = to_jsonable(message.payload)
+            if self._calls:
+                line["llm"], self._calls = self._calls, []
+            self._write(line)
+        elif topic == "llm/call":
+            self._calls.append({"module": message.source, **to_jsonable(message.payload)})
         elif topic.startswith("agent/episode/"):
             kind = topic.rsplit("/", 1)[-1]
-            self._write({"type": f"episode_{kind}", **to_jsonable(message.payload)})
+            line = {"type": f"episode_{kind}", **to_jsonable(message.payload)}
+            if kind == "end" and self._calls:
+                line["llm"], self._calls = self._calls, []
+            self._write(line)
             if kind == "end" and self._file is not None:
                 self._file.flush()
         if self.messages:

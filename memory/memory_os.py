@@ -43,6 +43,7 @@ from memory.stores.faiss_vectors import FaissVectorStore
 from memory.stores.graph import GraphStore, NetworkxGraphStore
 from memory.stores.records import RecordStore, Where
 from memory.stores.vectors import VectorStore
+from memory.tracing import COMMIT, FLUSH, REMEMBER, SEARCH, Tracer, search_mode
 from memory.views import Views
 from memory.wal.log import WriteAheadLog
 from memory.write_path import WritePath
@@ -128,6 +129,8 @@ class MemoryOS:
         self.writes = WritePath(config, self.layout.root, self.wal, self.views, embedder)
         self.lifecycle = Lifecycle(config, self.layout, self.views, self.writes)
         self.queries = Queries(config, self.views, self.writes.lock, embedder)
+        self.tracer: Tracer | None = None
+        """Makes a span of every write and search when set (see :mod:`memory.tracing`)."""
 
     @classmethod
     def open(
@@ -190,7 +193,10 @@ class MemoryOS:
 
     def remember_many(self, entries: Sequence[Entry]) -> list[int]:
         """Store entries as one group (one log write, one sync under ``group``)."""
-        return self.writes.write(self.writes.prepare(entries))
+        if self.tracer is None:
+            return self.writes.write(self.writes.prepare(entries))
+        with self.tracer.start_as_current_span(REMEMBER, attributes=_writing(entries)):
+            return self.writes.write(self.writes.prepare(entries))
 
     def remember_text(self, text: str, **fields: Any) -> int:
         return self.remember(Entry(kind="text", text=text, **fields))
@@ -206,18 +212,30 @@ class MemoryOS:
 
     async def aremember_many(self, entries: Sequence[Entry]) -> list[int]:
         """Like :meth:`remember_many`; concurrent callers share one group commit."""
-        return await self.writes.aremember_many(entries)
+        if self.tracer is None:
+            return await self.writes.aremember_many(entries)
+        with self.tracer.start_as_current_span(REMEMBER, attributes=_writing(entries)):
+            return await self.writes.aremember_many(entries)
 
     async def commit(self, record: CycleRecord) -> None:
         """Store a finished decision cycle as one event (the kernel's ``CycleSink``).
 
         Queued to the group committer and not awaited: :meth:`flush` waits until it is durable.
         """
-        await self.writes.commit(record)
+        if self.tracer is None:
+            await self.writes.commit(record)
+            return
+        attributes = {"cogos.episode": record.episode, "cogos.cycle": record.cycle}
+        with self.tracer.start_as_current_span(COMMIT, attributes=attributes):
+            await self.writes.commit(record)
 
     async def flush(self) -> None:
         """Wait until every queued async write is durable; re-raise a failed commit's error."""
-        await self.writes.flush()
+        if self.tracer is None:
+            await self.writes.flush()
+            return
+        with self.tracer.start_as_current_span(FLUSH):
+            await self.writes.flush()
 
     def delete(self, item_id: int, reason: str = "") -> int:
         """Hard-delete a live item (a tombstone in the log); its sequence number."""
@@ -268,12 +286,49 @@ class MemoryOS:
         touch: bool = False,
     ) -> list[Hit]:
         """The ``k`` best items for ``query`` (see :meth:`memory.queries.Queries.search`)."""
-        return self.queries.search(query, k, where, mode=mode, expand=expand, touch=touch)
+        if self.tracer is None:
+            return self.queries.search(query, k, where, mode=mode, expand=expand, touch=touch)
+        with self.tracer.start_as_current_span(
+            SEARCH, attributes=self._searching(query, k, mode)
+        ) as span:
+            hits = self.queries.search(query, k, where, mode=mode, expand=expand, touch=touch)
+            span.set_attribute("cogos.memory.hits", len(hits))
+            return hits
+
+    def explain(
+        self,
+        query: str | npt.ArrayLike,
+        k: int = 10,
+        where: Where | None = None,
+        *,
+        mode: str | None = None,
+        expand: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`search`'s hits with each ranker's part in them (bm25, dense, graph)."""
+        return self.queries.explain(query, k, where, mode=mode, expand=expand)
+
+    def details(self, item_id: int, now: float | None = None) -> dict[str, Any]:
+        """An item with its validity, TTL, heat and log sequence number (for inspection)."""
+        return self.queries.details(item_id, now)
 
     async def asearch(
         self, query: str | npt.ArrayLike, k: int = 10, where: Where | None = None, **options: Any
     ) -> list[Hit]:
-        return await self.queries.asearch(query, k, where, **options)
+        if self.tracer is None:
+            return await self.queries.asearch(query, k, where, **options)
+        with self.tracer.start_as_current_span(
+            SEARCH, attributes=self._searching(query, k, options.get("mode"))
+        ) as span:
+            hits = await self.queries.asearch(query, k, where, **options)
+            span.set_attribute("cogos.memory.hits", len(hits))
+            return hits
+
+    def _searching(
+        self, query: str | npt.ArrayLike, k: int, mode: str | None
+    ) -> dict[str, str | int]:
+        """A search span's attributes before it runs: the retrievers it uses and ``k``."""
+        used = search_mode(query, mode or self.config.retrieval.mode, self.embedder is not None)
+        return {"cogos.memory.mode": used, "cogos.memory.k": k}
 
     def recent(self, n: int = 10, where: Where | None = None) -> list[MemoryItem]:
         """The newest live items (e.g. ``where={"kind": "event", "episode": ...}``)."""
@@ -301,6 +356,10 @@ class MemoryOS:
 
     def neighbours(self, item_id: int, hops: int = 1) -> list[MemoryItem]:
         return self.queries.neighbours(item_id, hops)
+
+    def neighbourhood(self, item_id: int, limit: int = 30) -> list[tuple[str, str, str]]:
+        """The graph edges around an item, structure first then entities (for drawing)."""
+        return self.queries.neighbourhood(item_id, limit)
 
     def path(self, source: str, target: str) -> list[str]:
         """Shortest path between graph nodes (``event:12``, ``entity:apple``...)."""
@@ -385,6 +444,14 @@ class MemoryOS:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _writing(entries: Sequence[Entry]) -> dict[str, Any]:
+    """A write span's attributes: how many entries, of which kinds."""
+    return {
+        "cogos.memory.entries": len(entries),
+        "cogos.memory.kinds": sorted({e.kind for e in entries}),
+    }
 
 
 def _format_settings(config: MemoryConfig, embedder: Embedder | None) -> dict[str, Any]:

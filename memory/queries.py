@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,22 @@ from memory.config import MemoryConfig
 from memory.embedding import Embedder
 from memory.entries import Hit, MemoryItem
 from memory.errors import UnknownItemError
+from memory.lifecycle import heat
 from memory.retrieval import expand, reciprocal_rank_fusion
 from memory.stores.records import Where
 from memory.stores.vectors import as_matrix
 from memory.views import Views
 from memory.write_path import StoreLock
+
+
+@dataclass
+class _Ranking:
+    """One search's ranking: the top ``k``, each ranker's own list, and what expansion lifted."""
+
+    top: list[tuple[int, float]] = field(default_factory=list)
+    by_ranker: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    lifted: dict[int, int] = field(default_factory=dict)
+    items: dict[int, MemoryItem] = field(default_factory=dict)
 
 
 class Queries:
@@ -43,6 +55,32 @@ class Queries:
             raise UnknownItemError(item_id)
         return found[0]
 
+    def details(self, item_id: int, now: float | None = None) -> dict[str, Any]:
+        """An item as a person inspects it: its record plus validity, TTL, heat and log seq.
+
+        The id is the item's sequence number in the write-ahead log (``seq``). ``heat`` is the
+        value eviction ranks by (retrievals, decayed by ``heat_half_life``); ``ttl`` is the
+        validity interval's length when the item ends by itself.
+        """
+        now = time.time() if now is None else now
+        with self.lock:
+            found = self.views.records.get([item_id], include_deleted=True)
+            access = self.views.records.access_of(item_id)
+        if not found:
+            raise UnknownItemError(item_id)
+        item = found[0]
+        hits, last_access = access or (0, item.time)
+        start = item.time if item.valid_from is None else item.valid_from
+        return {
+            **item.to_json(),
+            "seq": item.id,
+            "valid": not item.deleted and item.valid_at(now),
+            "ttl": None if item.valid_to is None else item.valid_to - start,
+            "hits": hits,
+            "last_access": last_access,
+            "heat": heat(hits, last_access, now, self.config.lifecycle.heat_half_life),
+        }
+
     def search(
         self,
         query: str | npt.ArrayLike,
@@ -61,6 +99,54 @@ class Queries:
         every retriever. ``expand`` adds the graph neighbours of that many top hits. ``touch``
         counts the returned items as retrieved (for heat-based eviction).
         """
+        ranking = self._rank(query, k, where, mode, expand, touch=touch)
+        return [Hit(ranking.items[i], s) for i, s in ranking.top if i in ranking.items]
+
+    def explain(
+        self,
+        query: str | npt.ArrayLike,
+        k: int = 10,
+        where: Where | None = None,
+        *,
+        mode: str | None = None,
+        expand: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`search`'s hits with what each ranker gave them (for people: the inspector).
+
+        Each hit has ``score`` (the fused, expanded one search ranks by), ``dense`` and
+        ``lexical`` (its rank from 1 and raw score in that ranking, or None when that ranker did
+        not return it) and ``graph`` (the hit whose neighbour it is, when expansion lifted it).
+        Nothing is touched: explaining a search does not count as a retrieval.
+        """
+        ranking = self._rank(query, k, where, mode, expand)
+        places = {
+            name: {item: (rank, score) for rank, (item, score) in enumerate(ranked, start=1)}
+            for name, ranked in ranking.by_ranker.items()
+        }
+        out = []
+        for item_id, score in ranking.top:
+            if item_id not in ranking.items:
+                continue
+            hit: dict[str, Any] = {"score": score, "item": ranking.items[item_id].to_json()}
+            for name in ("dense", "lexical"):
+                place = places.get(name, {}).get(item_id)
+                hit[name] = None if place is None else {"rank": place[0], "score": place[1]}
+            parent = ranking.lifted.get(item_id)
+            hit["graph"] = None if parent is None else {"from": parent}
+            out.append(hit)
+        return out
+
+    def _rank(
+        self,
+        query: str | npt.ArrayLike,
+        k: int,
+        where: Where | None,
+        mode: str | None,
+        expand: int | None,
+        *,
+        touch: bool = False,
+    ) -> _Ranking:
+        """Rank, then read the top items, in one hold of the lock (the query is embedded first)."""
         cfg = self.config.retrieval
         mode = mode or cfg.mode
         if mode not in ("hybrid", "dense", "lexical"):
@@ -77,25 +163,27 @@ class Queries:
             else:
                 mode = "lexical"
         n = max(cfg.candidates, k)
+        out = _Ranking()
         with self.lock:
             rankings: list[tuple[list[tuple[int, float]], float]] = []
             if vector is not None:
-                rankings.append((self._dense(vector, n, where), cfg.dense_weight))
+                out.by_ranker["dense"] = self._dense(vector, n, where)
+                rankings.append((out.by_ranker["dense"], cfg.dense_weight))
             if text is not None and mode != "dense":
-                rankings.append((self.views.records.lexical(text, n, where), cfg.lexical_weight))
+                out.by_ranker["lexical"] = self.views.records.lexical(text, n, where)
+                rankings.append((out.by_ranker["lexical"], cfg.lexical_weight))
             if len(rankings) == 1:
                 ranked = rankings[0][0]
             else:
                 ranked = reciprocal_rank_fusion(rankings, cfg.rrf_k)
             top = cfg.expand if expand is None else expand
             if top:
-                ranked = self._expanded(ranked, top, cfg.expand_weight, where)
-            ranked = ranked[:k]
-            items = {i.id: i for i in self.views.records.get([i for i, _ in ranked])}
-            hits = [Hit(items[i], s) for i, s in ranked if i in items]
-            if touch and hits:
-                self.views.records.touch([h.item.id for h in hits], time.time())
-        return hits
+                ranked = self._expanded(ranked, top, cfg.expand_weight, where, out.lifted)
+            out.top = ranked[:k]
+            out.items = {i.id: i for i in self.views.records.get([i for i, _ in out.top])}
+            if touch and out.items:
+                self.views.records.touch(list(out.items), time.time())
+        return out
 
     def _dense(
         self, vector: npt.NDArray[np.float32], n: int, where: Where | None
@@ -113,11 +201,20 @@ class Queries:
         return found
 
     def _expanded(
-        self, ranked: list[tuple[int, float]], top: int, weight: float, where: Where | None
+        self,
+        ranked: list[tuple[int, float]],
+        top: int,
+        weight: float,
+        where: Where | None,
+        lifted: dict[int, int],
     ) -> list[tuple[int, float]]:
         # episode neighbours only: an entity shared by thousands of items would flood the results
         expanded = expand(
-            ranked, lambda i: self.views.graph.neighbours(i, 1, via_entities=False), top, weight
+            ranked,
+            lambda i: self.views.graph.neighbours(i, 1, via_entities=False),
+            top,
+            weight,
+            lifted,
         )
         direct = {i for i, _ in ranked}
         new = [i for i, _ in expanded if i not in direct]
@@ -174,6 +271,14 @@ class Queries:
     def neighbours(self, item_id: int, hops: int = 1) -> list[MemoryItem]:
         with self.lock:
             return self.views.records.get(self.views.graph.neighbours(item_id, hops))
+
+    def neighbourhood(self, item_id: int, limit: int = 30) -> list[tuple[str, str, str]]:
+        """The graph edges around an item, for drawing it.
+
+        Edges are ``(source, target, kind)``, with nodes named as in :mod:`memory.stores.graph`.
+        """
+        with self.lock:
+            return self.views.graph.around(item_id, limit)
 
     def path(self, source: str, target: str) -> list[str]:
         """Shortest path between graph nodes (``event:12``, ``entity:apple``...)."""

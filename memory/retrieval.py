@@ -31,11 +31,13 @@ def expand(
     neighbours: Callable[[int], Iterable[int]],
     top: int,
     weight: float,
+    lifted: dict[int, int] | None = None,
 ) -> list[tuple[int, float]]:
     """Give the neighbours of the ``top`` best items ``weight`` x their parent's score.
 
     An item already ranked keeps the higher of its own score and the propagated one, so
-    expansion can lift a neighbour but never demote anything.
+    expansion can lift a neighbour but never demote anything. ``lifted``, when given, receives
+    each lifted item's parent (to show why it ranks where it does).
     """
     if top <= 0 or weight <= 0:
         return list(ranked)
@@ -45,4 +47,6 @@ def expand(
             propagated = score * weight
             if propagated > scores.get(other, float("-inf")):
                 scores[other] = propagated
+                if lifted is not None:
+                    lifted[other] = item
     return sorted(scores.items(), key=lambda kv: (-kv[1], -kv[0]))

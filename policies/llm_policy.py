@@ -58,7 +58,9 @@ class LLMPolicy(Policy):
         assert isinstance(opts, LLMPolicyOptions)
         self.opts = opts
         spec = require_llm(ctx.llm, "policy 'llm'")
-        self.client = LLMClient(spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name)
+        self.client = LLMClient(
+            spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name, tracer=ctx.tracer
+        )
         self.lessons: list[str] = []
         self.task = ""
 

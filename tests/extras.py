@@ -12,7 +12,14 @@ import pytest
 
 
 def missing(*modules: str) -> list[str]:
-    return [m for m in modules if importlib.util.find_spec(m) is None]
+    return [m for m in modules if _absent(m)]
+
+
+def _absent(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # a dotted name whose parent package is not installed
+        return True
 
 
 def reason(extra: str, modules: list[str]) -> str:

@@ -24,6 +24,7 @@ BUILTIN_COMMANDS = {
     "components": "cogos.cli.components_cmd:components",
     "daemon": "cogos.cli.daemon_cmd:daemon",
     "experiment": "cogos.cli.experiment_cmd:experiment",
+    "inspect": "cogos.cli.inspect_cmd:inspect",
 }
 PLUGIN_GROUP = "cogos.cli"
 
@@ -70,6 +71,7 @@ def cli(verbose: int) -> None:
     Start with the maze demo:
       cogos run config/maze.yaml --out runs/demo
       cogos replay runs/demo/trace.jsonl --limit 20
+      cogos inspect runs/demo
 
     Configs are YAML (see config/); any key can be overridden: episodes=5 env.options.width=21
     """  # noqa: D301 (click reads \b as a real backspace: the docstring must not be raw)

@@ -12,6 +12,7 @@ from cogos.config.schema import (
     LLMSpec,
     ModuleSpec,
     RunConfig,
+    TelemetrySpec,
     TraceSpec,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "ResolvedComponent",
     "ResolvedComponents",
     "RunConfig",
+    "TelemetrySpec",
     "TraceSpec",
     "apply_overrides",
     "load_config",

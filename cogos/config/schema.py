@@ -113,6 +113,51 @@ class LLMSpec(_Strict):
     responses: list[str] = Field(default_factory=list, description="scripted provider only")
 
 
+class TelemetrySpec(_Strict):
+    """OpenTelemetry spans of the run (docs/telemetry.md); off unless ``enabled``.
+
+    Needs the ``telemetry`` extra. A setting left unset falls back to the standard
+    ``OTEL_*`` environment variable, then to OpenTelemetry's own default, so a deployment that
+    configures OpenTelemetry through its environment needs only ``enabled: true``. Nothing here
+    is secret: the resolved config is written into the run directory, so tokens belong in
+    ``OTEL_EXPORTER_OTLP_HEADERS``, not in ``headers``.
+    """
+
+    enabled: bool = False
+    exporter: Literal["otlp", "console", "none"] = Field(
+        default="otlp",
+        description="otlp (OTLP over HTTP/protobuf, to a collector, Jaeger, Tempo...), console "
+        "(one JSON object per span on stdout) or none (spans made and dropped: measures the cost)",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="OTLP base URL, /v1/traces is appended; default "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, http://localhost:4318",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra HTTP headers of every export, beside OTEL_EXPORTER_OTLP_HEADERS",
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, description="seconds per export; default OTEL_EXPORTER_OTLP_TIMEOUT, 10"
+    )
+    service_name: str | None = Field(
+        default=None, min_length=1, description="service.name; default OTEL_SERVICE_NAME, cogos"
+    )
+    sample_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="fraction of decision cycles traced; default OTEL_TRACES_SAMPLER, all",
+    )
+    resource: dict[str, str] = Field(
+        default_factory=dict,
+        description="resource attributes (deployment.environment.name...), beside "
+        "OTEL_RESOURCE_ATTRIBUTES",
+    )
+
+
 class RunConfig(_Strict):
     """One agent in one environment for a number of episodes: what ``cogos run`` takes."""
 
@@ -129,3 +174,6 @@ class RunConfig(_Strict):
         description="long-term memory; off unless memory.path is set",
     )
     llm: LLMSpec | None = Field(default=None, description="the chat model, for LLM components")
+    telemetry: TelemetrySpec = Field(
+        default_factory=TelemetrySpec, description="OpenTelemetry spans; off unless enabled"
+    )

@@ -113,7 +113,9 @@ class AgentService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.episodes_task, timeout=30)
         if self.pending is not None and self.external:
-            self.pending = None  # an external episode cut short: its last decision had no outcome
+            # an external episode cut short: its last decision had no outcome
+            self.agent.cycle.abandon(self.pending)
+            self.pending = None
         await self.agent.__aexit__(None, None, None)
         self.agent = None
         await self.set_state("offline")
@@ -342,7 +344,7 @@ class AgentService:
         try:
             pending = await agent.cycle.deliberate(observation)
             while pending.decision.chosen.kind == "internal":  # think until there is an action
-                outcome = await agent.cycle.execute_internal(pending.decision.chosen)
+                outcome = await agent.cycle.execute_internal(pending.decision.chosen, pending)
                 await agent.cycle.conclude(pending, outcome)
                 pending = await agent.cycle.deliberate(observation)
         except NoActionError as exc:
@@ -365,6 +367,8 @@ class AgentService:
     async def _finish_external(self, *, truncated: bool, success: bool = False) -> EpisodeSummary:
         agent = self.agent
         assert agent is not None
+        if self.pending is not None:  # cut short (a new episode began): no outcome will come
+            agent.cycle.abandon(self.pending)
         self.pending = None
         self.episode_open = False
         summary = EpisodeSummary(

@@ -55,6 +55,14 @@ class GraphStore(ABC):
         """Items within ``hops`` steps: along ``next`` and, if asked, through shared entities."""
 
     @abstractmethod
+    def around(self, item: int, limit: int = 30) -> list[Edge]:
+        """Edges touching an item's node, at most ``limit``.
+
+        Links to its episode, the events before and after it and its decision come first, then
+        the entities it is about.
+        """
+
+    @abstractmethod
     def path(self, source: str, target: str) -> list[str]:
         """Shortest node path between two nodes, ignoring direction ([] if none)."""
 
@@ -158,6 +166,16 @@ class NetworkxGraphStore(GraphStore):
                     if other_id is not None:
                         found.append(other_id)
         return found
+
+    def around(self, item: int, limit: int = 30) -> list[Edge]:
+        g = self.g
+        start = next((f"{p}{item}" for p in ITEM_PREFIXES if f"{p}{item}" in g), None)
+        if start is None:
+            return []
+        edges: list[Edge] = [(start, o, g.edges[start, o]["kind"]) for o in g.successors(start)]
+        edges += [(o, start, g.edges[o, start]["kind"]) for o in g.predecessors(start)]
+        edges.sort(key=lambda e: (e[2] == "about", e[0], e[1]))  # structure before entities
+        return edges[:limit]
 
     def path(self, source: str, target: str) -> list[str]:
         try:

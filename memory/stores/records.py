@@ -156,6 +156,10 @@ class RecordStore(ABC):
         """Count a retrieval of ``ids`` (access statistics for eviction; soft state)."""
 
     @abstractmethod
+    def access_of(self, item_id: int) -> tuple[int, float] | None:
+        """One item's retrieval count and last access time (its time if never retrieved)."""
+
+    @abstractmethod
     def access_stats(self, kinds: Sequence[str]) -> list[tuple[int, int, float]]:
         """``(id, hits, last access or creation time)`` of live items of ``kinds``."""
 

@@ -526,6 +526,15 @@ class SqliteRecordStore(RecordStore):
                 [(when, int(i)) for i in ids],
             )
 
+    def access_of(self, item_id: int) -> tuple[int, float] | None:
+        rows = list(
+            self.db.execute(
+                "SELECT coalesce(hits, 0), coalesce(last_access, time) FROM items WHERE id = ?",
+                [int(item_id)],
+            )
+        )
+        return (int(rows[0][0]), float(rows[0][1])) if rows else None
+
     def access_stats(self, kinds: Sequence[str]) -> list[tuple[int, int, float]]:
         marks = ",".join("?" * len(kinds))
         rows = self.db.execute(

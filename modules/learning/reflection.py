@@ -46,7 +46,11 @@ class ReflectionModule(Module):
             from modules.llm.chat import build_chat_model
 
             self.client = LLMClient(
-                ctx.llm, build_chat_model(ctx.llm), bus=ctx.bus, source=ctx.name
+                ctx.llm,
+                build_chat_model(ctx.llm),
+                bus=ctx.bus,
+                source=ctx.name,
+                tracer=ctx.tracer,
             )
         self.steps: list[str] = []
         self.task = ""

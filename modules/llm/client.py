@@ -11,7 +11,9 @@ up to ``max_retries``; every failure is counted by its cause. An in-process mode
 (:func:`mark_exclusive`) serves one call at a time, a timed-out one included.
 The answer is never executed or evaluated as code: it is data, and the checks decide whether to
 use it. Every call's tokens and time are added to ``usage`` and published on the bus
-(``llm/call``), so traces and metrics carry them.
+(``llm/call``), so traces and metrics carry them. Given a tracer (telemetry on), every request
+sent is also an OpenTelemetry span with the GenAI conventions' attributes
+(:mod:`modules.llm.genai_spans`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -33,6 +35,10 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from cogos.bus import Bus
 from cogos.config import LLMSpec
 from cogos.errors import CogOSError, ConfigError
+from modules.llm.genai_spans import chat_span, reply_attributes
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 log = logging.getLogger("cogos.llm")
 
@@ -341,12 +347,19 @@ class LLMClient:
     """A chat model plus the policy for using it (see the module docstring)."""
 
     def __init__(
-        self, spec: LLMSpec, model: Any, *, bus: Bus | None = None, source: str = "llm"
+        self,
+        spec: LLMSpec,
+        model: Any,
+        *,
+        bus: Bus | None = None,
+        source: str = "llm",
+        tracer: Tracer | None = None,
     ) -> None:
         self.spec = spec
         self.model = model
         self.bus = bus
         self.source = source
+        self.tracer = tracer
         self.usage = Usage()
         self.structured = _structured_mode(spec)
 
@@ -384,7 +397,20 @@ class LLMClient:
                 error.cause = type(exc).__name__
             raise error from exc
 
-    async def _call(self, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+    async def _traced_once(self, messages: list[Any], kwargs: dict[str, Any], what: str) -> Any:
+        """:meth:`_once` as a GenAI span (see :mod:`modules.llm.genai_spans`)."""
+        assert self.tracer is not None
+        with chat_span(self.tracer, self.spec, kwargs, source=self.source, what=what) as span:
+            try:
+                reply = await self._once(messages, kwargs)
+            except BaseException as exc:
+                cause = exc.cause if isinstance(exc, LLMError) else type(exc).__qualname__
+                span.set_attribute("error.type", cause)
+                raise
+            span.set_attributes(reply_attributes(reply, *token_counts(reply)))
+            return reply
+
+    async def _call(self, messages: list[Any], kwargs: dict[str, Any], what: str = "text") -> Any:
         """One answer, with transient failures retried (exponential backoff)."""
 
         def count(state: Any) -> None:
@@ -399,7 +425,9 @@ class LLMClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(messages, kwargs)
+                if self.tracer is None:
+                    return await self._once(messages, kwargs)
+                return await self._traced_once(messages, kwargs, what)
         raise LLMCallError("unreachable")  # pragma: no cover
 
     async def _call_structured(
@@ -410,7 +438,7 @@ class LLMClient:
             # a repair at temperature 0 would get the same answer back: sample a little
             kwargs["temperature"] = max(self.spec.temperature, min(0.3 * (attempt - 1), 0.9))
         try:
-            return await self._call(messages, kwargs)
+            return await self._call(messages, kwargs, what)
         except LLMRequestError as exc:
             if "response_format" not in kwargs and "format" not in kwargs:
                 raise
@@ -425,7 +453,7 @@ class LLMClient:
             )
             self.structured = "off"
             kwargs = {k: v for k, v in kwargs.items() if k not in ("response_format", "format")}
-            return await self._call(messages, kwargs)
+            return await self._call(messages, kwargs, what)
 
     async def ask(
         self,
@@ -463,7 +491,7 @@ class LLMClient:
                     time.perf_counter() - started,
                     [*errors, str(exc)],
                 )
-                await self._account(spent, what)
+                await self._account(spent, what, messages)
                 raise
             got_in, got_out = token_counts(reply)
             tokens_in += got_in
@@ -489,7 +517,7 @@ class LLMClient:
                     errors,
                 )
                 self.usage.answers += 1
-                await self._account(answer, what)
+                await self._account(answer, what, messages)
                 return answer
             errors.append(problem)
             self.usage.repairs += 1
@@ -505,7 +533,8 @@ class LLMClient:
         failed: Answer[Any] = Answer(
             None, len(errors), text, tokens_in, tokens_out, time.perf_counter() - started, errors
         )
-        await self._account(failed, what)  # a failed call costs as much, and is traced alike
+        # a failed call costs as much, and is traced alike
+        await self._account(failed, what, messages)
         raise LLMOutputError(what, errors)
 
     async def ask_text(self, system: str, user: str, *, what: str = "text") -> Answer[str]:
@@ -517,11 +546,13 @@ class LLMClient:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         started = time.perf_counter()
+        messages: list[Any] = [SystemMessage(system), HumanMessage(user)]
         try:
-            reply = await self._call([SystemMessage(system), HumanMessage(user)], {})
+            reply = await self._call(messages, {}, what)
         except LLMCallError as exc:
             self.usage.failed(exc.cause)
-            await self._account(Answer(None, 1, "", 0, 0, time.perf_counter() - started), what)
+            failed = Answer(None, 1, "", 0, 0, time.perf_counter() - started, [str(exc)])
+            await self._account(failed, what, messages)
             raise
         tokens_in, tokens_out = token_counts(reply)
         text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
@@ -529,10 +560,10 @@ class LLMClient:
             text, 1, text, tokens_in, tokens_out, time.perf_counter() - started
         )
         self.usage.answers += 1
-        await self._account(answer, what)
+        await self._account(answer, what, messages)
         return answer
 
-    async def _account(self, answer: Answer[Any], what: str) -> None:
+    async def _account(self, answer: Answer[Any], what: str, messages: list[Any]) -> None:
         u = self.usage
         u.calls += answer.attempts
         u.input_tokens += answer.input_tokens
@@ -548,6 +579,11 @@ class LLMClient:
                     "output_tokens": answer.output_tokens,
                     "seconds": round(answer.seconds, 4),
                     "errors": answer.errors,
+                    "model": f"{self.spec.provider}/{self.spec.model}",
+                    # the conversation as sent (repairs included) and the last reply: the trace
+                    # keeps them with the cycle, for the inspector
+                    "messages": [{"role": m.type, "content": m.content} for m in messages],
+                    "answer": answer.raw,
                 },
                 source=self.source,
             )

@@ -83,7 +83,9 @@ class GoalModule(Module):
             signatures = {p: self.domain.signatures[p] for p in opts.predicates}
         self.signatures = signatures
         self.predicates = {p: len(sig) for p, sig in signatures.items()}
-        self.client = LLMClient(spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name)
+        self.client = LLMClient(
+            spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name, tracer=ctx.tracer
+        )
         # the planner's adapter for this domain types the episode's objects (no adapter: a
         # domain given as a file, whose objects come untyped from the facts)
         self.adapter = make_adapter(opts.domain) if opts.domain in ADAPTERS else None

@@ -16,7 +16,8 @@ Each cycle the module folds the percept into its domain adapter's beliefs, then:
 
 When it cannot plan (no goal known yet, unsolvable, timeout) it proposes nothing and records
 why in ``wm.notes["planner"]``; a planner-first policy then falls back to exploring and says so.
-Every solve, replan and cache hit is published on the bus (``planner/result``) and counted.
+Every solve, replan and cache hit is published on the bus (``planner/result``) and counted,
+and with telemetry on each is a ``planner.solve`` span (:mod:`modules.planning.spans`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from modules.planning.cache import PlanCache
 from modules.planning.domain import Domain, DomainError, load_domain
 from modules.planning.engine import ENGINES, PlannerWorker, PlanRequest
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
+from modules.planning.spans import traced_solve
 
 MODULE_NAME = "planner.pddl"
 """This module's registered name (pyproject.toml's entry point)."""
@@ -171,7 +173,18 @@ class PlannerModule(Module):
             if self.stats["replans"] > self.opts.max_replans:
                 self._note(wm, "gave_up", f"more than {self.opts.max_replans} replans")
                 return []
-            result = await self._solve(planning)
+            solving = self._solve(planning)
+            tracer = self.ctx.tracer
+            if tracer is not None:
+                solving = traced_solve(
+                    tracer,
+                    solving,
+                    planning,
+                    domain=self.domain.name,
+                    engine=self.opts.engine,
+                    stats=self.stats,
+                )
+            result = await solving
             await self._publish(result)
             if not result.status.solved or result.plan is None:
                 self._note(wm, result.status.value, result.message)
