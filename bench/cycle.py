@@ -29,14 +29,13 @@ import sys
 import time
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import numpy as np
 
 from cogos import load_config_text
 from cogos.bus import Bus, Message
 from cogos.runner import run_async
 from envs.maze import MazeEnv
-from memory.records import to_jsonable
+from memory.cycle_records import to_jsonable
 
 CONFIG = """
 name: bench

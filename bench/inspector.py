@@ -31,7 +31,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import faiss
 import numpy as np
 

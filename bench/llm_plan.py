@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import yaml
 from pydantic import BaseModel
 from tqdm import tqdm

@@ -56,7 +56,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import numpy as np
 
 from memory.config import MemoryConfig, RetrievalConfig

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
-
-from tests.memory.test_crash import CONFIGS, kill_loop  # the shared harness
+# the kill harness is the test suite's own: it lives in the checkout's tests/, not in the package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.memory.test_crash import CONFIGS, kill_loop  # noqa: E402
 
 ROUND = 50
 """Kills per fresh directory."""

@@ -60,7 +60,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import aiomqtt
 import numpy as np
 from paho.mqtt.packettypes import PacketTypes

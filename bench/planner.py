@@ -2,7 +2,8 @@
 
     python bench/planner.py [--quick] [--timeout S] [--reps N]
 
-On the generated IPC-style suite (``modules.planning.ipc``: blocksworld, gripper, logistics),
+On the generated IPC-style suite (``modules.planning.ipc_problems``: blocksworld, gripper,
+logistics),
 for each problem and each engine (Fast Downward, pyperplan), measured in this one run:
 
 * ``module``: ``PlannerWorker.solve`` with validation on the PDDL texts, timed around the
@@ -56,12 +57,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import numpy as np
 
 from modules.planning.cache import PlanCache
 from modules.planning.engine import PlannerWorker, PlanRequest
-from modules.planning.ipc import (
+from modules.planning.ipc_problems import (
     GeneratedProblem,
     blocksworld_instance,
     domain_text,

@@ -29,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
-
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "modules" / "planning" / "domains" / "gridnav.pddl"
 PROBLEM = (

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cogos.config import LoadedConfig, RunConfig, load_config, load_config_text
     from cogos.context import ComponentContext, NoOptions
     from cogos.cycle import CycleSink, DecisionCycle
+    from cogos.env_handle import EnvHandle
     from cogos.episode import EpisodeStart, EpisodeSummary
     from cogos.errors import (
         BusError,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
         RegistryError,
     )
     from cogos.module import Module, Phase
-    from cogos.observation import EnvHandle, Observation
+    from cogos.observation import Observation
     from cogos.policy import Policy
     from cogos.registry import register
     from cogos.runner import RunResult, run, run_async
@@ -55,7 +56,7 @@ _EXPORTS = {
     "CycleError": "cogos.errors",
     "CycleSink": "cogos.cycle",
     "DecisionCycle": "cogos.cycle",
-    "EnvHandle": "cogos.observation",
+    "EnvHandle": "cogos.env_handle",
     "EpisodeStart": "cogos.episode",
     "EpisodeSummary": "cogos.episode",
     "LifecycleError": "cogos.errors",

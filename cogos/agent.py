@@ -22,11 +22,11 @@ from cogos.bus import Bus
 from cogos.config import LoadedConfig, ResolvedComponent
 from cogos.context import ComponentContext
 from cogos.cycle import DecisionCycle
+from cogos.env_handle import EnvHandle
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError, EnvError, LifecycleError, NoActionError
 from cogos.facts import ANY_FACTS, FactSchema
 from cogos.module import Module
-from cogos.observation import EnvHandle
 from cogos.policy import Policy
 from cogos.telemetry import start as start_telemetry
 from memory.errors import DimensionError, FormatVersionError

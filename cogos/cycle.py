@@ -6,8 +6,8 @@ module it targets) -> learn -> commit.
 
 Each phase's output is published on the bus under ``cycle/<phase>`` (only when someone listens,
 so an unobserved cycle pays nothing for it), and the whole cycle becomes one
-:class:`~memory.records.CycleRecord`, published on ``cycle/commit`` and handed to long-term memory
-when the agent has one.
+:class:`~memory.cycle_records.CycleRecord`, published on ``cycle/commit`` and handed to long-term
+memory when the agent has one.
 
 With telemetry on (``spans``), every cycle is also a ``cogos.cycle`` span with a child span per
 phase (:mod:`cogos.telemetry.cycle_spans`); off, each phase pays one ``is None`` test.
@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cogos.bus import Bus
+from cogos.env_handle import EnvHandle
 from cogos.errors import CycleError, NoActionError
 from cogos.module import Module, Phase
-from cogos.observation import EnvHandle, Observation
+from cogos.observation import Observation
 from cogos.policy import Policy
-from memory.records import (
+from memory.cycle_records import (
     Attempt,
     Candidate,
     CycleRecord,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 
 
 @dataclass(frozen=True, slots=True)

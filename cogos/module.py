@@ -28,7 +28,7 @@ from cogos.context import ComponentContext, NoOptions
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import RegistryError
 from cogos.facts import ANY_FACTS, FactSchema
-from memory.records import Candidate, CycleRecord, Outcome, Percept, Rejection, RetrievedItem
+from memory.cycle_records import Candidate, CycleRecord, Outcome, Percept, Rejection, RetrievedItem
 from memory.working import WorkingMemory
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from cogos.context import ComponentContext, NoOptions
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.facts import ANY_FACTS, FactSchema
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cogos.bus import Bus, Message, OverflowPolicy, Subscription
-from memory.records import to_jsonable
+from memory.cycle_records import to_jsonable
 
 TRACE_VERSION = 1
 

@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from memory.config import MemoryConfig
-    from memory.entries import Entry, Hit, MemoryItem
-    from memory.memory_os import MemoryOS
-    from memory.records import (
+    from memory.cycle_records import (
         Atom,
         Attempt,
         Candidate,
@@ -37,29 +35,31 @@ if TYPE_CHECKING:
         RetrievedItem,
         to_jsonable,
     )
+    from memory.entries import Entry, Hit, MemoryItem
+    from memory.memory_os import MemoryOS
     from memory.snapshot import SnapshotReport, SnapshotUnavailable, copy_memory_as_of
     from memory.working import WorkingMemory
 
 _EXPORTS = {
-    "Atom": "memory.records",
-    "Attempt": "memory.records",
-    "Candidate": "memory.records",
-    "CycleRecord": "memory.records",
-    "Decision": "memory.records",
+    "Atom": "memory.cycle_records",
+    "Attempt": "memory.cycle_records",
+    "Candidate": "memory.cycle_records",
+    "CycleRecord": "memory.cycle_records",
+    "Decision": "memory.cycle_records",
     "Entry": "memory.entries",
     "Hit": "memory.entries",
     "MemoryConfig": "memory.config",
     "MemoryItem": "memory.entries",
     "MemoryOS": "memory.memory_os",
-    "Outcome": "memory.records",
-    "Percept": "memory.records",
-    "Rejection": "memory.records",
-    "RetrievedItem": "memory.records",
+    "Outcome": "memory.cycle_records",
+    "Percept": "memory.cycle_records",
+    "Rejection": "memory.cycle_records",
+    "RetrievedItem": "memory.cycle_records",
     "SnapshotReport": "memory.snapshot",
     "SnapshotUnavailable": "memory.snapshot",
     "WorkingMemory": "memory.working",
     "copy_memory_as_of": "memory.snapshot",
-    "to_jsonable": "memory.records",
+    "to_jsonable": "memory.cycle_records",
 }
 
 __all__ = [

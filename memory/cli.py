@@ -208,7 +208,7 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, Any]:
     Raises ValueError, naming the key and what it takes, for anything the memory would reject,
     misread or silently ignore.
     """
-    from memory.stores.records import check_where
+    from memory.stores.record_store import check_where
 
     where: dict[str, Any] = {}
     for pair in pairs:

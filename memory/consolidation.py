@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from memory.cycle_records import Atom
 from memory.entries import Entry, MemoryItem
-from memory.records import Atom
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from memory.cycle_records import CycleRecord
 from memory.entries import Entry
-from memory.records import CycleRecord
 
 
 def event_from_cycle(record: CycleRecord) -> Entry:

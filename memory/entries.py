@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 
 _ARGUMENTS = itemgetter(slice(1, None))
 """A fact's arguments (all but its predicate)."""

@@ -31,17 +31,17 @@ from typing import Any, Self
 import numpy.typing as npt
 
 from memory.config import MemoryConfig
+from memory.cycle_records import CycleRecord
 from memory.embedding import Embedder, make_embedder
 from memory.entries import Entry, Hit, MemoryItem
 from memory.errors import DimensionError
 from memory.layout import DirectoryLock, Layout, plan_format, read_format
 from memory.lifecycle import Lifecycle
 from memory.queries import Queries
-from memory.records import CycleRecord
 from memory.recovery import CheckpointNote, RecoveryReport, open_record_store, recover
 from memory.stores.faiss_vectors import FaissVectorStore
 from memory.stores.graph import GraphStore, NetworkxGraphStore
-from memory.stores.records import RecordStore, Where
+from memory.stores.record_store import RecordStore, Where
 from memory.stores.vectors import VectorStore
 from memory.tracing import COMMIT, FLUSH, REMEMBER, SEARCH, Tracer, search_mode
 from memory.views import Views

@@ -20,8 +20,8 @@ from memory.embedding import Embedder
 from memory.entries import Hit, MemoryItem
 from memory.errors import UnknownItemError
 from memory.lifecycle import heat
-from memory.retrieval import expand, reciprocal_rank_fusion
-from memory.stores.records import Where
+from memory.rank_fusion import expand, reciprocal_rank_fusion
+from memory.stores.record_store import Where
 from memory.stores.vectors import as_matrix
 from memory.views import Views
 from memory.write_path import StoreLock
@@ -91,7 +91,7 @@ class Queries:
         expand: int | None = None,
         touch: bool = False,
     ) -> list[Hit]:
-        """The ``k`` best items for ``query`` (see :mod:`memory.retrieval`).
+        """The ``k`` best items for ``query`` (see :mod:`memory.rank_fusion`).
 
         A text query runs the configured ``mode``: ``hybrid`` (dense and bm25, fused by
         reciprocal rank), ``dense`` or ``lexical``; without an embedder, hybrid falls back to

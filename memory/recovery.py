@@ -24,8 +24,8 @@ from memory.codec import OP_CHECKPOINT, OP_PUT, LogOp, decode, decode_vector, pe
 from memory.config import MemoryConfig
 from memory.errors import CheckpointError, ViewDamagedError, ViewMismatchError
 from memory.layout import Layout
-from memory.stores.records import RecordStore
-from memory.stores.sqlite_records import SqliteRecordStore
+from memory.stores.record_store import RecordStore
+from memory.stores.sqlite_record_store import SqliteRecordStore
 from memory.views import Views
 from memory.wal.log import WriteAheadLog, fsync_dir
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from memory.codec import OP_CHECKPOINT, decode, peek_op
 from memory.errors import MemoryOSError, WALCorruptionError
 from memory.layout import Layout
-from memory.stores.sqlite_records import SqliteRecordStore
+from memory.stores.sqlite_record_store import SqliteRecordStore
 from memory.wal.format import SEGMENT_SUFFIX
 from memory.wal.log import Durability, WriteAheadLog
 from memory.wal.segment import ScanResult, first_seq_of, scan

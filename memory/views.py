@@ -15,7 +15,7 @@ import numpy as np
 
 from memory.codec import OP_DELETE, OP_PUT, LogOp
 from memory.stores.graph import GraphStore
-from memory.stores.records import RecordStore
+from memory.stores.record_store import RecordStore
 from memory.stores.vectors import VectorStore
 
 

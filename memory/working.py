@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.records import Atom, Candidate, Outcome, Percept, Rejection, RetrievedItem
+from memory.cycle_records import Atom, Candidate, Outcome, Percept, Rejection, RetrievedItem
 
 
 @dataclass

@@ -27,11 +27,11 @@ import numpy.typing as npt
 from memory.codec import OP_PUT, LogOp, encode_body, put_body
 from memory.config import MemoryConfig
 from memory.cycle_events import event_from_cycle
+from memory.cycle_records import CycleRecord
 from memory.embedding import Embedder
 from memory.entries import Entry
 from memory.errors import DimensionError
-from memory.records import CycleRecord
-from memory.stores.records import doc_text
+from memory.stores.record_store import doc_text
 from memory.views import Views
 from memory.wal.log import WriteAheadLog
 

@@ -19,7 +19,7 @@ from cogos.bus import NoResponderError, RemoteHandlerError
 from cogos.context import ComponentContext
 from cogos.errors import RequestTimeout
 from cogos.module import Module, Phase
-from memory.records import Candidate
+from memory.cycle_records import Candidate
 from memory.working import WorkingMemory
 
 RemotePhase = Literal["propose", "evaluate"]

@@ -38,7 +38,7 @@ from cogos.episode import EpisodeStart
 from cogos.facts import FactSchema
 from cogos.policy import Policy
 from envs.maze import DIRECTIONS, cell_name, grid_neighbours, parse_cell
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 
 _MOVES = {(d.drow, d.dcol): d.name for d in DIRECTIONS}

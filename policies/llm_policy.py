@@ -18,7 +18,7 @@ from cogos.config import RunConfig
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.policy import Policy
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 from modules.llm.chat import build_chat_model, preflight, require_llm
 from modules.llm.client import LLMClient, LLMError

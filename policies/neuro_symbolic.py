@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 from policies.planner_first import PlannerFirstPolicy
 

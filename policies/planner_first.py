@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.facts import ANY_FACTS
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 from policies.explore import ExplorePolicy
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cogos.policy import Policy
-from memory.records import Candidate, Rejection
+from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 
 

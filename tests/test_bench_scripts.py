@@ -1,9 +1,8 @@
 """Every benchmark script starts: its imports resolve to our packages, not to its neighbours.
 
-Run as ``python bench/<script>.py``, a script sees bench/ first on ``sys.path``, where
-bench/envs.py and bench/memory.py would stand in for the ``envs`` and ``memory`` packages
-(bench/_no_shadow.py takes the folder off the path). ``--help`` imports everything a script
-imports at the top, and runs nothing else.
+Run as ``python bench/<script>.py``, a script sees bench/ first on ``sys.path``: a script named
+like one of our packages would stand in for it, so none is. ``--help`` imports everything a
+script imports at the top, and runs nothing else.
 """
 
 from __future__ import annotations
@@ -23,8 +22,13 @@ SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.sta
 OURS = {"cogos", "memory", "modules", "policies", "envs"}
 
 
+def test_no_script_is_named_like_a_package() -> None:
+    assert not {name.removesuffix(".py") for name in SCRIPTS} & OURS
+
+
 def test_the_issues_benchmarks_are_all_here() -> None:
-    expected = {"cycle", "memory", "locomo", "planner", "envs", "llm_plan", "mqtt"}
+    expected = {"cycle", "memory_os", "locomo", "planner", "environments", "llm_plan", "mqtt"}
+    expected |= {"inspector", "startup", "memory_kills"}
     assert {name.removesuffix(".py") for name in SCRIPTS} >= expected
 
 
@@ -39,7 +43,7 @@ def test_script_starts(script: str, tmp_path: Path) -> None:
         check=False,
     )
     missing = re.search(r"No module named '([\w.]+)'", proc.stderr)
-    if missing and missing.group(1).split(".")[0] not in OURS | {"_no_shadow"}:
+    if missing and missing.group(1).split(".")[0] not in OURS:
         pytest.skip(f"{script} needs {missing.group(1)} (an optional extra)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "usage:" in proc.stdout
@@ -170,7 +174,7 @@ def test_llm_plan_skips_a_domain_it_cannot_read_and_runs_the_rest(tmp_path: Path
 def test_envs_bench_solves_missions_beside_babyais_bot(tmp_path: Path) -> None:
     """``--missions``: the agent and BabyAI's bot on the same seeds, both figures printed."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "envs.py"), "--quick", "--missions", "2"],
+        [sys.executable, str(ROOT / "bench" / "environments.py"), "--quick", "--missions", "2"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -62,7 +62,7 @@ def test_kernel_imports_only_protocols_from_memory() -> None:
     # the records, working memory, errors, and the memory OS facade with its config
     allowed = {
         "memory",
-        "memory.records",
+        "memory.cycle_records",
         "memory.working",
         "memory.errors",
         "memory.config",

@@ -39,7 +39,7 @@ from cogos.errors import NoActionError
 from cogos.facts import FactError
 from cogos.metrics import summarize
 from cogos.observation import Observation
-from memory.records import to_jsonable
+from memory.cycle_records import to_jsonable
 
 log = logging.getLogger("cogos.daemon")
 

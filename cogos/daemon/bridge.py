@@ -20,7 +20,7 @@ from cogos.bus import Bus, Message
 from cogos.bus.message import new_message_id
 from cogos.bus.topics import compile_filter, matches
 from cogos.daemon.protocol import CommandError
-from memory.records import to_jsonable
+from memory.cycle_records import to_jsonable
 
 MQTT_SOURCE = "mqtt"
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 from opentelemetry.context import Context, attach, detach
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, set_span_in_context
 
-from memory.records import CycleRecord, Decision
+from memory.cycle_records import CycleRecord, Decision
 from memory.working import WorkingMemory
 
 T = TypeVar("T")

@@ -5,8 +5,8 @@
 ``Controller.step`` calls, and ``event.metadata`` becomes facts in the symbolic household's
 vocabulary (``("in", "apple_1", "fridge_1")``) and an ALFWorld-style sentence.
 It needs an AI2-THOR Unity build to run (``local_executable_path``, ``COGOS_AI2THOR_EXECUTABLE``
-or ``download``); :mod:`envs.ai2thor.testing` runs the same code against a fake server fed with
-the JSON fixtures in ``envs/ai2thor/fixtures``. See ``docs/ai2thor.md``.
+or ``download``); :mod:`tests.envs.ai2thor_fake` runs the same code against a fake server fed with
+the JSON fixtures in ``tests/fixtures/ai2thor``. See ``docs/ai2thor.md``.
 
 Importing the package registers the gymnasium id ``cogos/AI2Thor-v0``.
 """

@@ -10,8 +10,8 @@ Every backend passes the same conformance suite (``tests/memory/test_*_conforman
 from memory.stores.faiss_vectors import FaissVectorStore, IndexKind
 from memory.stores.graph import GraphStore, NetworkxGraphStore
 from memory.stores.numpy_vectors import NumpyVectorStore
-from memory.stores.records import Edge, RecordStore, Where
-from memory.stores.sqlite_records import SqliteRecordStore
+from memory.stores.record_store import Edge, RecordStore, Where
+from memory.stores.sqlite_record_store import SqliteRecordStore
 from memory.stores.vectors import Metric, VectorStore
 
 __all__ = [

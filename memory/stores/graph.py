@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from memory.stores.records import Edge
+from memory.stores.record_store import Edge
 
 ITEM_PREFIXES = ("event:", "fact:", "text:")
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.module import Module, Phase
-from memory.records import CycleRecord
+from memory.cycle_records import CycleRecord
 from memory.working import WorkingMemory
 from modules.llm.client import LLMClient, LLMError
 from modules.llm.lessons import store_lesson

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.llm.object_families import Family, quantify
 from modules.llm.task_text import lift, sentences
 from modules.planning.problem_parts import ProblemParts

@@ -24,7 +24,7 @@ from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError
 from cogos.module import Module, Phase
-from memory.records import Atom, Candidate
+from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.llm.chat import build_chat_model, preflight, require_llm
 from modules.llm.client import LLMClient, LLMError

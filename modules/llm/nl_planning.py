@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.llm.client import LLMClient, LLMError
 from modules.llm.problem_translation import (
     Translation,
@@ -32,7 +32,7 @@ from modules.llm.reasoning import decompose
 from modules.llm.schemas import atom_schema
 from modules.planning.domain import Domain
 from modules.planning.engine import PlannerWorker, PlanRequest
-from modules.planning.ipc import GeneratedProblem
+from modules.planning.ipc_problems import GeneratedProblem
 from modules.planning.reachability import relaxed_reach
 from modules.planning.results import GroundAction, PlanResult, PlanStatus
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 
 _INDEXED = re.compile(r"^(.*?)(\d+)$")
 

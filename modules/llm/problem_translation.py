@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.llm.client import Answer, LLMClient
 from modules.llm.example_alignment import (
     Reading,
@@ -45,7 +45,7 @@ from modules.llm.prompting import render, section
 from modules.llm.schemas import JsonSchema, atom_schema
 from modules.llm.task_text import Pattern, lift, named_words, sentences
 from modules.planning.domain import Domain
-from modules.planning.ipc import GeneratedProblem
+from modules.planning.ipc_problems import GeneratedProblem
 from modules.planning.problem_parts import ProblemParts, read_problem
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.llm.client import Answer, LLMClient
 from modules.llm.prompting import render, section
 from modules.llm.schemas import (

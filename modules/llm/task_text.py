@@ -14,7 +14,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _NUMBER = re.compile(r"(?<![\w?])\d+(?![\w])")

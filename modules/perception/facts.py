@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cogos.context import ComponentContext
 from cogos.module import Module, Phase
-from memory.records import Percept
+from memory.cycle_records import Percept
 from memory.working import WorkingMemory
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class FactPerceptionOptions(BaseModel):
 
 
 class FactPerception(Module):
-    """Observation facts and text -> :class:`~memory.records.Percept`."""
+    """Observation facts and text -> :class:`~memory.cycle_records.Percept`."""
 
     Options = FactPerceptionOptions
     phases: ClassVar = frozenset({Phase.PERCEIVE})

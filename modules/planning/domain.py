@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.planning.pddl_errors import check_requirements, explain
 from modules.planning.pddl_reader import parse
 from modules.planning.results import GroundAction

@@ -36,8 +36,8 @@ from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError
 from cogos.module import Module, Phase
 from cogos.registry import import_target
+from memory.cycle_records import Atom, Candidate
 from memory.memory_os import MemoryOS
-from memory.records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import DomainAdapter, PlanningState
 from modules.planning.cache import PlanCache

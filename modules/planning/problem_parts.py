@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.planning.domain import DomainError, pddl_error
 from modules.planning.pddl_errors import check_domain_name, check_requirements
 from modules.planning.pddl_reader import parse

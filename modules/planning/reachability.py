@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from modules.planning.domain import ActionSchema, Domain, Literal_
 
 

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.module import Module, Phase
+from memory.cycle_records import Atom, CycleRecord, RetrievedItem
 from memory.memory_os import MemoryOS
-from memory.records import Atom, CycleRecord, RetrievedItem
 from memory.working import WorkingMemory
 
 

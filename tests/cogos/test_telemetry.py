@@ -21,7 +21,7 @@ from cogos import Agent, Module, Phase, Policy, load_config, load_config_text, r
 from cogos.runner import run_async
 from cogos.telemetry.provider import traces_url
 from memory import Candidate, Entry, Outcome, WorkingMemory
-from memory.records import CycleRecord
+from memory.cycle_records import CycleRecord
 from tests.spans import PHASES, children, in_memory, named, parent_of, undocumented
 
 

@@ -22,7 +22,7 @@ from cogos.config import load_config
 from cogos.runner import run
 from cogos.trace import read_trace
 from envs.ai2thor import AI2ThorEnv
-from envs.ai2thor.testing import FakeServer, FixtureScene, offline_controller
+from tests.envs.ai2thor_fake import FakeServer, FixtureScene, offline_controller
 
 
 class FixtureThorEnv(AI2ThorEnv):

@@ -23,7 +23,7 @@ needs_extra("envs", "ai2thor")
 from gymnasium.utils.env_checker import check_env
 
 from envs.ai2thor import GYM_ID, AI2ThorEnv
-from envs.ai2thor.testing import (
+from tests.envs.ai2thor_fake import (
     FakeServer,
     FixtureScene,
     load_metadata,

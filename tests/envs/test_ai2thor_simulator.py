@@ -25,7 +25,7 @@ import ai2thor.build
 import ai2thor.controller
 
 from envs.ai2thor import EXECUTABLE_ENV, AI2ThorEnv, SimulatorUnavailableError, find_build
-from envs.ai2thor.testing import FakeServer, FixtureScene, fake_unity
+from tests.envs.ai2thor_fake import FakeServer, FixtureScene, fake_unity
 
 TASK = {"type": "pick_and_place_simple", "object": "Apple", "receptacle": "Fridge"}
 

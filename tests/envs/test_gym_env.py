@@ -10,7 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from cogos import load_config_text
-from cogos.observation import EnvHandle
+from cogos.env_handle import EnvHandle
 from cogos.runner import run
 from envs.gym_env import GymEnv, short_repr, wrapped_action_names
 from tests.extras import needs_extra

@@ -11,7 +11,7 @@ from cogos import load_config
 from cogos.runner import run
 from envs.household import FAMILIES, Command, HouseholdEnv, shortest_plan, text_name, where_found
 from envs.household.world import Layout, State, location
-from memory.records import Atom, Percept
+from memory.cycle_records import Atom, Percept
 from memory.working import WorkingMemory
 from modules.planning.adapters.household import MIDDLE, HouseholdAdapter, step_command
 from modules.planning.domain import load_domain

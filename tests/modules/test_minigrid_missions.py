@@ -5,7 +5,7 @@ mission read by :mod:`envs.minigrid.mission`, walk-and-act subgoals by breadth-f
 the rest by Fast Downward). BabyAI's scripted bot (``minigrid.utils.baby_ai_bot``), which
 reads the mission's verifier objects rather than its text, is the reference: on every seed here
 the bot succeeds, and so must the agent. Success rates over more seeds are measured by
-``python bench/envs.py --missions 20`` (see the README)."""
+``python bench/environments.py --missions 20`` (see the README)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from cogos.config import LoadedConfig
 from cogos.errors import ConfigError
 from cogos.runner import run
 from envs.minigrid.mission import Instruction, ObjDesc
-from memory.records import Candidate
+from memory.cycle_records import Candidate
 from modules.planning.adapters.minigrid_mission import GridView, Subgoal, search_to_act
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "babyai.yaml"

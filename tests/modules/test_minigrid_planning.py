@@ -24,7 +24,7 @@ needs_extra("envs", "minigrid")
 from cogos import load_config, load_config_text
 from cogos.runner import run
 from envs.minigrid import CARDINAL_ACTIONS, MiniGridEnv
-from memory.records import Percept
+from memory.cycle_records import Percept
 from memory.working import WorkingMemory
 from modules.planning.adapters.minigrid import MiniGridAdapter
 from modules.planning.domain import load_domain

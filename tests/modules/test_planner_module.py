@@ -9,7 +9,7 @@ import pytest
 
 from cogos import Agent, load_config, load_config_text
 from cogos.runner import run
-from memory.records import Percept
+from memory.cycle_records import Percept
 from memory.working import WorkingMemory
 from modules.planning.adapters.gridnav import GridNavAdapter
 from modules.planning.cache import PlanCache

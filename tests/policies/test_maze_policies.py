@@ -8,7 +8,7 @@ from cogos import Bus, load_config_text
 from cogos.context import ComponentContext
 from cogos.runner import run_async
 from envs.maze import parse_cell
-from memory.records import Candidate
+from memory.cycle_records import Candidate
 from policies.explore import ExploreOptions, ExplorePolicy, GridMap, move_name
 
 

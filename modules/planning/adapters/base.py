@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from cogos.config import ComponentSpec
-from memory.records import Atom, Candidate
+from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.results import GroundAction, PlanResult
 

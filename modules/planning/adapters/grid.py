@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
-from memory.records import Atom
+from memory.cycle_records import Atom
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import DomainAdapter
 

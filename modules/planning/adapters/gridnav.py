@@ -16,7 +16,7 @@ import time
 from collections import deque
 
 from envs.maze import grid_neighbours
-from memory.records import Atom, Candidate
+from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import PlanningState
 from modules.planning.adapters.grid import GridAdapter

@@ -23,7 +23,7 @@ So an episode usually takes two solves. Plan steps map one to one onto ALFWorld 
 from __future__ import annotations
 
 from envs.household import Command, where_found
-from memory.records import Atom, Candidate
+from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import DomainAdapter, PlanningState
 from modules.planning.results import GroundAction

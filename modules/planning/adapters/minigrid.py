@@ -41,7 +41,7 @@ from collections.abc import Callable
 from cogos.config import ComponentSpec
 from cogos.errors import ConfigError
 from envs.minigrid.mission import Instruction, MissionError, parse_mission
-from memory.records import Atom, Candidate
+from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import PlanningState
 from modules.planning.adapters.grid import GridAdapter

@@ -10,7 +10,7 @@ module packages that for CogOS's tests:
   action the Controller sends (:attr:`FakeServer.requests`) and answers with queued
   ``ai2thor.server.Event`` objects (:attr:`FakeServer.responses`), else with its responder.
 * :class:`FixtureScene` is such a responder: it answers from the JSON metadata fixtures in
-  ``envs/ai2thor/fixtures`` and updates them the way AI2-THOR does for the actions the household
+  ``tests/fixtures/ai2thor`` and updates them the way AI2-THOR does for the actions the household
   commands use (pick up, put, open, close, toggle, slice, teleport), so multi-step episodes
   run end to end. It is a stand-in for Unity's bookkeeping, not a physics simulator.
 * :func:`offline_controller` builds a real Controller on a fake server;
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ai2thor"
 
 Responder = Callable[[dict[str, Any]], Any]
 

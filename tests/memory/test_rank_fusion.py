@@ -7,7 +7,7 @@ import pytest
 from memory.config import MemoryConfig
 from memory.entries import Entry
 from memory.memory_os import MemoryOS
-from memory.retrieval import expand, reciprocal_rank_fusion
+from memory.rank_fusion import expand, reciprocal_rank_fusion
 
 T0 = 1_683_550_000.0  # 8 May 2023
 

@@ -1,6 +1,6 @@
 """Environment step overhead: what the kernel pays around an environment, and what wrappers cost.
 
-    python bench/envs.py [--quick] [--missions EPISODES [--seed S]]
+    python bench/environments.py [--quick] [--missions EPISODES [--seed S]]
 
 Every figure is measured in this run, on the same seeded action sequence for both sides of a
 ratio (last line: one JSON object; no speed is asserted). For each environment:
@@ -38,11 +38,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import gymnasium
 import numpy as np
 
-from cogos.observation import EnvHandle
+from cogos.env_handle import EnvHandle
 from envs.maze import MazeEnv
 
 Stepper = Callable[[Any], tuple[Any, float, bool, bool, dict[str, Any]]]

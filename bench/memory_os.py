@@ -1,6 +1,6 @@
 """Memory OS: durable ingest, search latency and recovery, against the raw libraries and LangGraph.
 
-    python bench/memory.py [--quick] [--dir DIR]
+    python bench/memory_os.py [--quick] [--dir DIR]
 
 Everything runs in one process on the same vectors (random unit vectors drawn from a Gaussian
 mixture, so that nearest neighbours are clustered and ANN recall means something; queries are
@@ -50,7 +50,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import _no_shadow  # noqa: F401  (before any project import: see the file)
 import faiss
 import numpy as np
 import numpy.typing as npt

@@ -16,7 +16,7 @@ import pytest
 
 from modules.planning.domain import load_domain
 from modules.planning.engine import PlannerWorker, PlanRequest
-from modules.planning.ipc import (
+from modules.planning.ipc_problems import (
     DOMAINS,
     GeneratedProblem,
     blocksworld_instance,

@@ -45,7 +45,7 @@ from memory.codec import OP_CHECKPOINT, OP_DELETE, OP_EXPIRE, OP_PUT, LogOp, ent
 from memory.entries import Entry, MemoryItem
 from memory.errors import FormatVersionError, UnknownOperationError
 from memory.fastjson import dumps
-from memory.stores.records import (
+from memory.stores.record_store import (
     COLUMNS,
     DEFAULT_DOC_FIELDS,
     ENTITY_PREFIX,
