@@ -24,7 +24,7 @@ from pathlib import Path
 
 # the kill harness is the test suite's own: it lives in the checkout's tests/, not in the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.memory.test_crash import CONFIGS, kill_loop  # noqa: E402
+from tests.memory.test_crash import CONFIGS, kill_loop
 
 ROUND = 50
 """Kills per fresh directory."""
