@@ -10,6 +10,7 @@ make spans with it, and closing the agent exports what is left (:mod:`cogos.tele
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -26,11 +27,12 @@ from cogos.env_handle import EnvHandle
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import ConfigError, EnvError, LifecycleError, NoActionError
 from cogos.facts import ANY_FACTS, FactSchema
+from cogos.long_term_memory import LongTermMemory
 from cogos.module import Module
 from cogos.policy import Policy
 from cogos.telemetry import start as start_telemetry
 from memory.errors import DimensionError, FormatVersionError
-from memory.memory_os import MemoryOS
+from memory.memory_os import MemoryOS  # the default store only: it is used as LongTermMemory
 from memory.working import WorkingMemory
 
 if TYPE_CHECKING:
@@ -93,13 +95,15 @@ class Agent:
         self,
         loaded: LoadedConfig,
         *,
-        memory: MemoryOS | None = None,
+        memory: LongTermMemory | None = None,
         bus: Bus | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
         """``memory``, ``bus`` and ``telemetry`` replace what the config would make.
 
-        The agent closes what it is given along with what it made.
+        The agent closes what it is given along with what it made, also when building it fails
+        (a module that rejects its options must not leave the memory directory locked in a
+        daemon that goes on running).
         """
         cfg = loaded.config
         self.config = cfg
@@ -109,14 +113,26 @@ class Agent:
         if telemetry is None:
             telemetry = start_telemetry(cfg.telemetry, agent=self.name, run_id=self.run_id)
         self.telemetry = telemetry
+        self.memory: LongTermMemory | None = None
         try:
             self._build(loaded, memory, bus)
         except BaseException:
-            if self.telemetry is not None:
-                self.telemetry.shutdown()
+            self._close_parts()
             raise
 
-    def _build(self, loaded: LoadedConfig, memory: MemoryOS | None, bus: Bus | None) -> None:
+    def _close_parts(self) -> None:
+        """Close what a failed build opened: the environment, the memory, the telemetry."""
+        env: EnvHandle | None = getattr(self, "env", None)  # the first part _build makes
+        if env is not None:
+            with contextlib.suppress(Exception):
+                env.close()
+        if self.memory is not None:
+            with contextlib.suppress(Exception):
+                self.memory.close()  # nothing was committed yet: no flush to wait for
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
+
+    def _build(self, loaded: LoadedConfig, memory: LongTermMemory | None, bus: Bus | None) -> None:
         cfg = loaded.config
         tracer = self.telemetry.tracer if self.telemetry is not None else None
         self.bus = bus or Bus(
@@ -139,7 +155,7 @@ class Agent:
         # The memory this agent starts from: where it is and how far its log had got. A trace
         # records it so that ``cogos replay --verify`` can re-run against that state (on a copy).
         self.memory_start: dict[str, Any] | None = (
-            {"path": str(memory.layout.root.resolve()), "last_seq": memory.last_seq}
+            {"path": str(memory.root.resolve()), "last_seq": memory.last_seq}
             if memory is not None
             else None
         )

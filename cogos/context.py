@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from cogos.bus import Bus
+from cogos.long_term_memory import LongTermMemory
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -27,9 +28,9 @@ class NoOptions(BaseModel):
 class ComponentContext:
     """Handed to a module or policy at construction.
 
-    ``memory`` is the agent's long-term memory (the memory OS) when one is configured, else None;
-    components must work without it. ``action_names`` are the environment's actions, index ``i``
-    naming native action ``i``.
+    ``memory`` is the agent's long-term memory (:class:`~cogos.long_term_memory.LongTermMemory`,
+    the memory OS by default) when one is configured, else None; components must work without
+    it. ``action_names`` are the environment's actions, index ``i`` naming native action ``i``.
     """
 
     name: str
@@ -38,7 +39,7 @@ class ComponentContext:
     options: BaseModel
     logger: logging.Logger
     action_names: tuple[str, ...] = ()
-    memory: Any | None = None
+    memory: LongTermMemory | None = None
     llm: Any | None = None
     """The run's ``LLMSpec`` (``llm:`` in the config) or None: components that need a model
     build it from this and fail with a clear config error when it is missing."""

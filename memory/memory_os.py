@@ -176,6 +176,11 @@ class MemoryOS:
         return self.views.graph
 
     @property
+    def root(self) -> Path:
+        """The memory's directory."""
+        return self.layout.root
+
+    @property
     def last_seq(self) -> int:
         return self.wal.last_seq
 

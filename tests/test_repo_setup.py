@@ -59,9 +59,11 @@ def test_imports_flow_downward(package: str) -> None:
 
 
 def test_kernel_imports_only_protocols_from_memory() -> None:
-    # the records, working memory, errors, and the memory OS facade with its config
+    # the records, working memory, errors, the tracer protocol, and the memory OS facade with its
+    # config (the agent's default store; everything else goes through cogos.long_term_memory)
     allowed = {
         "memory",
+        "memory.tracing",
         "memory.cycle_records",
         "memory.working",
         "memory.errors",
