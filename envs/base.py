@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-Atom = tuple[str, ...]
+Atom = tuple[str, ...]  # also in memory/cycle_records.py: envs imports nothing of memory
 """A ground atom ``(predicate, arg1, ...)``, e.g. ``("at", "c3_4")``."""
 
 

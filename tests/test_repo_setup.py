@@ -59,14 +59,16 @@ def test_imports_flow_downward(package: str) -> None:
 
 
 def test_kernel_imports_only_protocols_from_memory() -> None:
-    # the records, working memory, errors, the tracer protocol, and the memory OS facade with its
-    # config (the agent's default store; everything else goes through cogos.long_term_memory)
+    # the records, working memory, errors, the did-you-mean helper, the tracer protocol, and the
+    # memory OS facade with its config (the agent's default store; everything else goes through
+    # cogos.long_term_memory)
     allowed = {
         "memory",
         "memory.tracing",
         "memory.cycle_records",
         "memory.working",
         "memory.errors",
+        "memory.suggestions",
         "memory.config",
         "memory.memory_os",
     }
@@ -87,3 +89,12 @@ def test_public_api_is_sorted_and_complete(module: object) -> None:
 @pytest.mark.parametrize("module", [cogos, memory])
 def test_lazy_exports_match_the_public_api(module: object) -> None:
     assert set(module._EXPORTS) == set(module.__all__)  # type: ignore[attr-defined]
+
+
+def test_the_two_lowest_layers_agree_on_what_an_atom_is() -> None:
+    """``memory`` and ``envs`` import nothing of each other (each is usable alone), so each
+    names the fact type itself; they must stay one definition in meaning."""
+    import envs.base
+    import memory.cycle_records
+
+    assert envs.base.Atom == memory.cycle_records.Atom == tuple[str, ...]

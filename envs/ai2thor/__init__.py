@@ -8,29 +8,26 @@ It needs an AI2-THOR Unity build to run (``local_executable_path``, ``COGOS_AI2T
 or ``download``); :mod:`tests.envs.ai2thor_fake` runs the same code against a fake server fed with
 the JSON fixtures in ``tests/fixtures/ai2thor``. See ``docs/ai2thor.md``.
 
-Importing the package registers the gymnasium id ``cogos/AI2Thor-v0``.
+Its gymnasium id is ``cogos/AI2Thor-v0`` (registered by importing ``envs``, see
+:mod:`envs.registration`).
 """
 
-import gymnasium
-
 from envs.ai2thor.commands import ThorCall, admissible, is_admissible
-from envs.ai2thor.env import AI2ThorEnv, check_scene
+from envs.ai2thor.env import AI2ThorEnv
+from envs.ai2thor.options import AI2ThorOptions, check_scene
 from envs.ai2thor.scene import World, entity_id, kind_of, text_name
 from envs.ai2thor.simulator import EXECUTABLE_ENV, SimulatorUnavailableError, find_build
 from envs.ai2thor.tasks import TEMPLATES, Task, TaskConfig
 from envs.household.commands import Command
 from envs.household.commands import parse_command as parse
-
-GYM_ID = "cogos/AI2Thor-v0"
-
-if GYM_ID not in gymnasium.registry:
-    gymnasium.register(id=GYM_ID, entry_point="envs.ai2thor:AI2ThorEnv")
+from envs.registration import AI2THOR_ID as GYM_ID
 
 __all__ = [
     "EXECUTABLE_ENV",
     "GYM_ID",
     "TEMPLATES",
     "AI2ThorEnv",
+    "AI2ThorOptions",
     "Command",
     "SimulatorUnavailableError",
     "Task",

@@ -1,8 +1,9 @@
 """ALFWorld's text commands: parsing, the admissible set, and the AI2-THOR actions of each one.
 
 The commands and when they are admissible are the symbolic household's (``envs.household``),
-which are ALFWorld's: :class:`Command` and its parser are its own. Here each one is carried
-out by ``Controller.step`` calls:
+which are ALFWorld's: :class:`Command`, its parser and the rules (:mod:`envs.household.rules`,
+which read a :class:`~envs.ai2thor.scene.World` as they read a household state) are its own.
+Here each one is carried out by ``Controller.step`` calls:
 
 =================================  ==========================================================
 command                            AI2-THOR actions (``Controller.step(action=..., ...)``)
@@ -38,80 +39,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from envs.ai2thor.scene import World, planar_distance
+from envs.household import rules
 from envs.household.commands import Command
 
 
 def is_admissible(world: World, cmd: Command) -> bool:
-    """Whether ``cmd`` can be tried now; unknown names make it inadmissible."""
-    verb, args, at, held = cmd.verb, cmd.args, world.at, world.holding
-    if verb in ("look", "inventory"):
-        return True
-    if verb == "go":
-        return world.kind(args[0]) == "receptacle" and args[0] != at
-    if at is None:
-        return False
-    if verb in ("open", "close"):
-        return args[0] == at and world.openable(at) and world.is_open(at) == (verb == "close")
-    if verb == "examine":
-        return args[0] in (at, held)
-    reach = world.accessible(at)
-    if verb == "take":
-        obj, rec = args
-        return (
-            held is None
-            and rec == at
-            and reach
-            and world.kind(obj) == "object"
-            and not world.is_lamp(obj)
-            and world.location_of(obj) == at
-        )
-    if verb == "put":
-        return held is not None and args == (held, at) and reach
-    if verb in ("heat", "cool", "clean"):
-        prop = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}[verb]
-        return (
-            held is not None
-            and args == (held, at)
-            and world.ability(at) == verb
-            and prop in world.properties(held)
-        )
-    if verb == "slice":
-        obj, knife = args
-        target = world.obj(obj)
-        return (
-            held == knife
-            and "canslice" in world.properties(knife)
-            and reach
-            and world.kind(obj) == "object"
-            and world.location_of(obj) == at
-            and "sliceable" in world.properties(obj)
-            and target is not None
-            and not target.get("isSliced")
-        )
-    if verb == "use":
-        lamp = args[0]
-        return world.is_lamp(lamp) and reach and world.location_of(lamp) == at
-    return False
+    """Whether ``cmd`` can be tried now: the household's rules (:mod:`envs.household.rules`)."""
+    return rules.is_admissible(world, cmd)
 
 
 def admissible(world: World) -> list[str]:
     """Every command that can be tried now, sorted by text (as the household lists them)."""
-    at, held = world.at, world.holding
-    cmds = [Command("go", (r,)) for r in world.receptacles if r != at]
-    cmds += [Command("look"), Command("inventory")]
-    if held is not None:
-        cmds.append(Command("examine", (held,)))
-    if at is not None:
-        cmds.append(Command("examine", (at,)))
-        cmds += [Command(v, (at,)) for v in ("open", "close")]
-        seen = world.in_view()
-        if held is None:
-            cmds += [Command("take", (o, at)) for o in seen]
-        else:
-            cmds += [Command(v, (held, at)) for v in ("put", "heat", "cool", "clean")]
-            cmds += [Command("slice", (o, held)) for o in seen]
-        cmds += [Command("use", (o,)) for o in seen if world.is_lamp(o)]
-    return sorted({c.text for c in cmds if is_admissible(world, c)})
+    return [c.text for c in rules.admissible(world)]
 
 
 @dataclass(frozen=True)

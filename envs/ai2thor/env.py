@@ -15,7 +15,6 @@ constructor only checks, without touching the network, that a simulator build is
 from __future__ import annotations
 
 import os
-import re
 import string
 from typing import Any
 
@@ -29,7 +28,8 @@ from envs.ai2thor.commands import (
     pick_pose,
     teleport_call,
 )
-from envs.ai2thor.scene import World, text_name
+from envs.ai2thor.options import RENDER_MODES, AI2ThorOptions, check_scene
+from envs.ai2thor.scene import World
 from envs.ai2thor.simulator import (
     EXECUTABLE_ENV,
     BuildSource,
@@ -39,30 +39,10 @@ from envs.ai2thor.simulator import (
 from envs.ai2thor.tasks import Task, TaskConfig, ground, optimal_steps, task_text
 from envs.base import CogEnv, TaskSpec
 from envs.household.commands import Command, parse_command
+from envs.household.names import text_name
+from envs.household.text import NOTHING_HAPPENS, feedback, initial_text
 
-OBSERVABILITY = ("partial", "full")
-PLATFORMS = ("Linux64", "CloudRendering")
-_ITHOR_RANGES = ((1, 30), (201, 230), (301, 330), (401, 430))
-_ROBOTHOR = re.compile(r"^FloorPlan_(Train\d+_\d+|Val\d+_\d+)$")
-_ITHOR = re.compile(r"^FloorPlan(\d+)(_physics)?$")
 _CHARSET = frozenset(string.printable)
-NOTHING_HAPPENS = "Nothing happens."
-
-
-def check_scene(scene: object) -> str:
-    """A scene name as ai2thor knows it: ``FloorPlan1``..``FloorPlan430`` (iTHOR) or RoboTHOR."""
-    if not isinstance(scene, str):
-        raise ValueError(f"scene must be a scene name like 'FloorPlan1', got {scene!r}")
-    m = _ITHOR.match(scene)
-    if m and any(lo <= int(m.group(1)) <= hi for lo, hi in _ITHOR_RANGES):
-        return scene
-    if _ROBOTHOR.match(scene):
-        return scene
-    raise ValueError(
-        f"unknown AI2-THOR scene {scene!r}; iTHOR scenes are FloorPlan1-30 (kitchens), "
-        "FloorPlan201-230 (living rooms), FloorPlan301-330 (bedrooms), FloorPlan401-430 "
-        "(bathrooms); RoboTHOR scenes are FloorPlan_Train<i>_<j> and FloorPlan_Val<i>_<j>"
-    )
 
 
 class AI2ThorEnv(CogEnv):
@@ -100,7 +80,7 @@ class AI2ThorEnv(CogEnv):
         ``close``.
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"]}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": list(RENDER_MODES)}  # noqa: RUF012
 
     def __init__(
         self,
@@ -123,43 +103,34 @@ class AI2ThorEnv(CogEnv):
         controller: Any | None = None,
         render_mode: str | None = None,
     ) -> None:
-        self.scene = check_scene(scene)
-        self._task_config = TaskConfig.parse(task)
-        if observability not in OBSERVABILITY:
-            raise ValueError(
-                f"observability must be one of {', '.join(OBSERVABILITY)}, got {observability!r}"
-            )
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        for label, value in (
-            ("grid_size", grid_size),
-            ("visibility_distance", visibility_distance),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"{label} must be a number > 0, got {value!r}")
-        for label, size in (("width", width), ("height", height)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{label} must be an integer >= 1, got {size!r}")
-        if platform is not None and platform not in PLATFORMS:
-            raise ValueError(
-                f"platform must be null or one of {', '.join(PLATFORMS)}, got {platform!r}"
-            )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {', '.join(self.metadata['render_modes'])}; "
-                f"got {render_mode!r}"
-            )
-        self.observability = observability
-        self.max_steps = max_steps
-        self.force_action = bool(force_action)
-        self.randomize = bool(randomize)
-        self.grid_size = float(grid_size)
-        self.visibility_distance = float(visibility_distance)
-        self.width, self.height = width, height
-        self.platform = platform
+        opts = AI2ThorOptions.check(
+            scene=scene,
+            task=task,
+            download=download,
+            observability=observability,
+            max_steps=max_steps,
+            force_action=force_action,
+            randomize=randomize,
+            grid_size=grid_size,
+            visibility_distance=visibility_distance,
+            width=width,
+            height=height,
+            platform=platform,
+            render_mode=render_mode,
+        )
+        self.scene: str = opts.scene
+        self._task_config = opts.task_config
+        self.observability = opts.observability
+        self.max_steps = opts.max_steps
+        self.force_action = opts.force_action
+        self.randomize = opts.randomize
+        self.grid_size = opts.grid_size
+        self.visibility_distance = opts.visibility_distance
+        self.width, self.height = opts.width, opts.height
+        self.platform = opts.platform
         self.x_display = x_display
         self.controller_options = dict(controller_options or {})
-        self.render_mode = render_mode
+        self.render_mode = opts.render_mode
         self.local_executable_path = local_executable_path or os.environ.get(EXECUTABLE_ENV) or None
 
         self._controller: Any | None = controller
@@ -168,9 +139,9 @@ class AI2ThorEnv(CogEnv):
         self._source: BuildSource | None = (
             None
             if controller is not None
-            else find_build(self.local_executable_path, download=bool(download))
+            else find_build(self.local_executable_path, download=opts.download)
         )
-        self.download = bool(download)
+        self.download = opts.download
 
         self.action_space = spaces.Text(max_length=256, min_length=1, charset=_CHARSET)
         self.observation_space = spaces.Text(max_length=16384, min_length=0, charset=_CHARSET)
@@ -227,7 +198,7 @@ class AI2ThorEnv(CogEnv):
         self._optimal = optimal_steps(self._task, world)
         self._steps = 0
         self._done = False
-        text = world.intro(self._task.text)
+        text = initial_text(world, self._task.text)
         return text, self._info(text, True, "", [])
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -354,7 +325,6 @@ class AI2ThorEnv(CogEnv):
         self, world: World, cmd: Command, calls: list[dict[str, Any]]
     ) -> tuple[bool, str, str]:
         """Run an admissible command; (success, error message, feedback text)."""
-        names = [text_name(a) for a in cmd.args]
         if cmd.verb == "go":
             target = world.ids[cmd.args[0]]
             ok, error, event = self._thor(
@@ -364,42 +334,22 @@ class AI2ThorEnv(CogEnv):
                 poses = list(event.metadata.get("actionReturn") or [])
                 pose = pick_pose(poses, world.objects[target])
                 if pose is None:
-                    ok, error = False, f"GetInteractablePoses: no pose reaches {names[0]}"
+                    ok = False
+                    error = f"GetInteractablePoses: no pose reaches {text_name(cmd.args[0])}"
                 else:
                     ok, error, event = self._thor(calls, teleport_call(pose))
                     world.update(event.metadata)
             if not ok:
                 return False, error, NOTHING_HAPPENS
             world.at = cmd.args[0]
-            return True, "", f"You arrive at {names[0]}. {world.describe(cmd.args[0])}"
-        if cmd.verb == "look":
-            return True, "", world.look()
-        if cmd.verb == "inventory":
-            return True, "", world.inventory()
-        if cmd.verb == "examine":
-            return True, "", world.examine(cmd.args[0])
-        ok, error = True, ""
         for thor_call in interaction_calls(world, cmd, force_action=self.force_action):
             ok, error, event = self._thor(calls, thor_call)
             world.update(event.metadata)
             if not ok:
                 return False, f"{thor_call.action}: {error}", NOTHING_HAPPENS
-        verb = cmd.verb
-        if verb == "open":
-            return True, "", f"You open the {names[0]}. {world.describe(cmd.args[0])}"
-        if verb == "close":
-            return True, "", f"You close the {names[0]}."
-        if verb == "take":
-            return True, "", f"You pick up the {names[0]} from the {names[1]}."
-        if verb == "put":
-            return True, "", f"You put the {names[0]} in/on the {names[1]}."
-        if verb == "use":
-            on = "toggled" in world.flags(cmd.args[0])
-            return True, "", f"You turn {'on' if on else 'off'} the {names[0]}."
-        if verb == "slice":
-            return True, "", f"You slice the {names[0]} with the {names[1]}."
-        world.treat(verb, cmd.args[0])
-        return True, "", f"You {verb} the {names[0]} using the {names[1]}."
+        if cmd.verb in ("heat", "cool", "clean"):
+            world.treat(cmd.verb, cmd.args[0])
+        return True, "", feedback(world, cmd)
 
     def _info(self, text: str, ok: bool, error: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
         world, task = self._world, self._task

@@ -4,8 +4,10 @@ AI2-THOR describes a scene as ``event.metadata["objects"]``, one dict per object
 ``objectId`` (``"Apple|-00.47|+01.15|+00.48"``), ``objectType`` and state flags. The agent, like
 an ALFWorld agent, talks about entities: ``apple_1`` in facts (one token, as in PDDL), ``apple 1``
 in text and commands. :class:`World` keeps the episode's stable mapping objectId <-> entity and
-turns the latest metadata into facts and text, with the symbolic household's vocabulary
-(``envs.household``, ``docs/household.md``) so that the same planner adapter works on both.
+turns the latest metadata into facts, with the symbolic household's vocabulary
+(``envs.household``, ``docs/household.md``) so that the same planner adapter works on both. It
+is also a :class:`~envs.household.rules.HouseholdView`: the household's own rules say which
+commands are admissible, and its own text (:mod:`envs.household.text`) describes the scene.
 
 Two kinds of entities:
 
@@ -25,12 +27,14 @@ no name; the environment still uses the faucet to ``clean``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from envs.base import Atom
-from envs.household.text import listing
+from envs.household import rules
+from envs.household.catalog import ABILITIES, RECEPTACLES
+from envs.household.names import entity_parts, fact_name
+from envs.household.names import text_name as strict_text_name
 
 ThorObject = dict[str, Any]
 """One entry of ``event.metadata["objects"]``."""
@@ -59,11 +63,8 @@ CLEANABLE = _types(
     "LettuceSliced Mug Pan Plate Pot Potato PotatoSliced SoapBar Spatula Spoon Tomato TomatoSliced"
 )
 
-#: What each appliance does: the household's static facts ``(canheat|cancool|canclean, r)``.
-APPLIANCES = {"microwave": "heat", "fridge": "cool", "sinkbasin": "clean"}
-ABILITY_FACT = {"heat": "canheat", "cool": "cancool", "clean": "canclean"}
-#: The object property each treatment needs.
-TREATABLE = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}
+#: What each appliance does, by kind (the household's: ``microwave`` -> ``heat`` ...).
+APPLIANCES = {k.name: k.ability for k in RECEPTACLES.values() if k.ability is not None}
 #: The object state each treatment sets.
 TREATED = {"heat": "heated", "cool": "cooled", "clean": "cleaned"}
 #: Receptacle kinds things go *in* (the rest: *on*), for task texts.
@@ -71,26 +72,26 @@ IN_KINDS = frozenset(
     {"cabinet", "drawer", "fridge", "microwave", "sinkbasin", "bathtubbasin", "garbagecan", "safe"}
 )
 
-_ID = re.compile(r"^([a-z]+)_([1-9][0-9]*)$")
-_TEXT = re.compile(r"^([a-z]+) ([1-9][0-9]*)$")
-
 
 def text_name(entity: str) -> str:
-    """``"apple_1"`` -> ``"apple 1"`` (the form commands and text use)."""
-    m = _ID.match(entity)
-    return f"{m.group(1)} {m.group(2)}" if m else entity
+    """``"apple_1"`` -> ``"apple 1"`` (the form commands and text use); other names unchanged."""
+    try:
+        return strict_text_name(entity)
+    except ValueError:
+        return entity
 
 
 def entity_id(text: str) -> str:
-    """``"apple 1"`` -> ``"apple_1"`` (the form facts use)."""
-    m = _TEXT.match(text)
-    return f"{m.group(1)}_{m.group(2)}" if m else text
+    """``"apple 1"`` -> ``"apple_1"`` (the form facts use); other names unchanged."""
+    try:
+        return fact_name(text)
+    except ValueError:
+        return text
 
 
 def entity_key(entity: str) -> tuple[str, int]:
     """Natural sort key (``cabinet_2`` before ``cabinet_10``)."""
-    m = _ID.match(entity)
-    return (m.group(1), int(m.group(2))) if m else (entity, 0)
+    return entity_parts(entity) or (entity, 0)
 
 
 def kind_word(object_type: str) -> str:
@@ -181,6 +182,12 @@ class World:
         oid = self.ids.get(entity)
         return self._kinds.get(oid) if oid is not None else None
 
+    def is_receptacle(self, entity: str) -> bool:
+        return self.kind(entity) == "receptacle"
+
+    def is_object(self, entity: str) -> bool:
+        return self.kind(entity) == "object"
+
     def obj(self, entity: str) -> ThorObject | None:
         """The current metadata of an entity (``None`` once it is gone, e.g. sliced away)."""
         oid = self.ids.get(entity)
@@ -253,16 +260,13 @@ class World:
         obj = self.obj(entity)
         return bool(obj is not None and obj.get("openable"))
 
-    def accessible(self, receptacle: str) -> bool:
-        """Whether a receptacle's inside can be seen and reached: open, or it has no door."""
-        return not self.openable(receptacle) or self.is_open(receptacle)
+    def contents(self, receptacle: str) -> list[str]:
+        """The objects in or on a receptacle, in natural order, whether or not they are seen."""
+        return [t for t in self.things if self.location_of(t) == receptacle]
 
     def in_view(self) -> list[str]:
         """Objects in or on the receptacle the agent is at, when it is accessible."""
-        at = self.at
-        if at is None or not self.accessible(at):
-            return []
-        return [t for t in self.things if self.location_of(t) == at]
+        return rules.in_view(self)
 
     def perceived(self, entity: str) -> bool:
         """Whether the agent perceives an object now (always, under full observability).
@@ -298,6 +302,9 @@ class World:
         if t in KNIFE_TYPES:
             props.add("canslice")
         return props
+
+    def has(self, obj: str, prop: str) -> bool:
+        return prop in self.properties(obj)
 
     def ability(self, receptacle: str) -> str | None:
         """``heat``, ``cool`` or ``clean`` for a microwave, fridge or (faucet-fed) sink basin."""
@@ -360,7 +367,7 @@ class World:
                 facts.add(("openable", r))
             ability = self.ability(r)
             if ability is not None:
-                facts.add((ABILITY_FACT[ability], r))
+                facts.add((ABILITIES[ability], r))
         for o in self.things:
             facts.add(("object", o))
             facts.add(("type", o, self.kind_word(o)))
@@ -393,55 +400,3 @@ class World:
                     facts.add(("in", o, loc))
             facts.update((flag, o) for flag in self.flags(o))
         return sorted(facts)
-
-    # ------------------------------------------------------------------ text
-
-    def describe(self, receptacle: str) -> str:
-        """ALFWorld's description of a receptacle: closed, or what is in or on it."""
-        name = text_name(receptacle)
-        seen = [t for t in self.things if self.location_of(t) == receptacle]
-        if not self.openable(receptacle):
-            return f"On the {name}, you see {listing(seen)}."
-        if not self.is_open(receptacle):
-            return f"The {name} is closed."
-        return f"The {name} is open. In it, you see {listing(seen)}."
-
-    def room(self) -> str:
-        return (
-            "You are in the middle of a room. Looking quickly around you, you see "
-            f"{listing(self.receptacles)}."
-        )
-
-    def intro(self, task_text: str) -> str:
-        """The reset observation, as ALFWorld opens an episode."""
-        return f"{self.room()}\n\nYour task is to: {task_text}"
-
-    def look(self) -> str:
-        if self.at is None:
-            return self.room()
-        return f"You are at {text_name(self.at)}. {self.describe(self.at)}"
-
-    def inventory(self) -> str:
-        held = self.holding
-        return (
-            f"You are carrying: a {text_name(held)}." if held else "You are not carrying anything."
-        )
-
-    def examine(self, entity: str) -> str:
-        if self.kind(entity) == "receptacle":
-            return self.describe(entity)
-        flags = self.flags(entity)
-        words = [
-            word
-            for flag, word in (
-                ("heated", "hot"),
-                ("cooled", "cool"),
-                ("cleaned", "clean"),
-                ("sliced", "sliced"),
-                ("toggled", "switched on"),
-            )
-            if flag in flags
-        ]
-        if not words:
-            return f"There's nothing special about {text_name(entity)}."
-        return f"This is a {', '.join(words)} {text_name(entity)}."

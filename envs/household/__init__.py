@@ -1,12 +1,10 @@
 """The symbolic household: ALFRED's six task families behind ALFWorld's text commands.
 
-Importing the package registers the gymnasium id ``cogos/Household-v0`` (once, however often it
-is imported), so ``gymnasium.make("cogos/Household-v0", task="pick_heat_then_place_in_recep")``
-works after ``import envs.household``. The world, the commands and the facts are described in
-docs/household.md.
+Its gymnasium id is ``cogos/Household-v0`` (registered by importing ``envs``, see
+:mod:`envs.registration`):
+``gymnasium.make("cogos/Household-v0", task="pick_heat_then_place_in_recep")``. The world, the
+commands and the facts are described in docs/household.md.
 """
-
-import gymnasium
 
 from envs.household.catalog import FAMILIES, LAMPS, OBJECTS, RECEPTACLES, where_found
 from envs.household.commands import Command, parse_command
@@ -16,11 +14,7 @@ from envs.household.names import entity_id, fact_name, kind_of, text_name
 from envs.household.solver import shortest_plan
 from envs.household.tasks import Task
 from envs.household.world import Layout, State
-
-GYM_ID = "cogos/Household-v0"
-
-if GYM_ID not in gymnasium.registry:
-    gymnasium.register(id=GYM_ID, entry_point="envs.household:HouseholdEnv")
+from envs.registration import HOUSEHOLD_ID as GYM_ID
 
 __all__ = [
     "FAMILIES",

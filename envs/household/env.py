@@ -18,11 +18,13 @@ from gymnasium import spaces
 from envs.base import CogEnv, TaskSpec
 from envs.household.commands import parse_command
 from envs.household.generator import Episode, generate_episode, validate_family
+from envs.household.options import RENDER_MODES, HouseholdOptions
 from envs.household.render import render_ansi
 from envs.household.solver import shortest_plan
 from envs.household.text import NOTHING_HAPPENS, feedback, initial_text
 from envs.household.world import (
     State,
+    StateView,
     admissible,
     apply,
     is_admissible,
@@ -54,7 +56,7 @@ class HouseholdEnv(CogEnv):
     ``reset(options={"layout_seed": n})``) the episode is the same whatever the reset seed.
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": list(RENDER_MODES), "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
@@ -64,16 +66,14 @@ class HouseholdEnv(CogEnv):
         layout_seed: int | None = None,
         render_mode: str | None = None,
     ) -> None:
-        self.family = validate_family(task)
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        _check_seed(layout_seed, "layout_seed")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.task_option = task
-        self.max_steps = max_steps
-        self.layout_seed = layout_seed
-        self.render_mode = render_mode
+        opts = HouseholdOptions.check(
+            task=task, max_steps=max_steps, layout_seed=layout_seed, render_mode=render_mode
+        )
+        self.family = opts.family
+        self.task_option = opts.task
+        self.max_steps = opts.max_steps
+        self.layout_seed = opts.layout_seed
+        self.render_mode = opts.render_mode
         self.observation_space = spaces.Text(MAX_TEXT, min_length=1, charset=CHARSET)
         self.action_space = spaces.Text(MAX_COMMAND, min_length=1, charset=CHARSET)
         self._episode: Episode | None = None
@@ -100,8 +100,9 @@ class HouseholdEnv(CogEnv):
             if "task" in options:
                 family = validate_family(options["task"])
             if "layout_seed" in options:
-                layout_seed = options["layout_seed"]
-                _check_seed(layout_seed, "options['layout_seed']")
+                layout_seed = HouseholdOptions.check(
+                    layout_seed=options["layout_seed"], label="options['layout_seed']"
+                ).layout_seed
         rng = self.np_random if layout_seed is None else np.random.default_rng(layout_seed)
         episode = generate_episode(rng, family)
         self._episode = episode
@@ -111,7 +112,7 @@ class HouseholdEnv(CogEnv):
         self._done = False
         plan = shortest_plan(episode.layout, episode.start, episode.task.goal)
         self._optimal = None if plan is None else len(plan)
-        text = initial_text(episode.layout, episode.task.text)
+        text = initial_text(StateView(episode.layout, episode.start), episode.task.text)
         return text, self._info(text, True)
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -126,9 +127,8 @@ class HouseholdEnv(CogEnv):
         text = NOTHING_HAPPENS
         if success:
             assert cmd is not None
-            before = self._state
-            self._state = apply(layout, before, cmd)
-            text = feedback(layout, before, self._state, cmd)
+            self._state = apply(layout, self._state, cmd)
+            text = feedback(StateView(layout, self._state), cmd)
         self._steps += 1
         info = self._info(text, success)
         terminated = bool(info["won"])
@@ -193,8 +193,3 @@ class HouseholdEnv(CogEnv):
             "won": episode.task.goal <= facts,
             "steps": self._steps,
         }
-
-
-def _check_seed(seed: object, label: str) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"{label} must be None or a non-negative integer, got {seed!r}")

@@ -33,6 +33,12 @@ def fact_name(text: str) -> str:
     return f"{match.group(1)}_{match.group(2)}"
 
 
+def entity_parts(entity: str) -> tuple[str, int] | None:
+    """``"cabinet_10"`` -> ``("cabinet", 10)`` (a natural sort key); ``None`` for other names."""
+    match = _ID.match(entity)
+    return None if match is None else (match.group(1), int(match.group(2)))
+
+
 def kind_of(entity: str) -> str:
     """The kind of an entity id or text name: ``"apple_1"`` and ``"apple 1"`` -> ``"apple"``."""
     match = _ID.match(entity) or _TEXT.match(entity)

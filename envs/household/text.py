@@ -1,19 +1,33 @@
 """Text observations in ALFWorld's words, so that prompts and parsers written for ALFWorld work.
 
-Each function describes a state, or what one command did, for the agent: only what it can see.
-ALFWorld's quirks are kept on purpose ("a apple 1", ", and" before the last item).
+Each function describes a household, or what one command did, for the agent: only what it can
+see. Like the rules (:mod:`envs.household.rules`), the text is written once over
+:class:`~envs.household.rules.HouseholdView`, so the symbolic household and AI2-THOR say the same
+things in the same words. ALFWorld's quirks are kept on purpose ("a apple 1", ", and" before
+the last item).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from envs.household.commands import Command
 from envs.household.names import text_name
-from envs.household.world import Layout, State, accessible, contents
+from envs.household.rules import HouseholdView
 
 NOTHING_HAPPENS = "Nothing happens."
 
+FLAG_WORDS: tuple[tuple[str, str], ...] = (
+    ("heated", "hot"),
+    ("cooled", "cool"),
+    ("cleaned", "clean"),
+    ("sliced", "sliced"),
+    ("toggled", "switched on"),
+)
+"""How ``examine`` words an object's state predicates, in the order it lists them."""
 
-def listing(entities: list[str]) -> str:
+
+def listing(entities: Sequence[str]) -> str:
     """``"a apple 1, a bread 1, and a knife 1"``, or ``"nothing"``."""
     items = [f"a {text_name(e)}" for e in entities]
     if not items:
@@ -23,55 +37,63 @@ def listing(entities: list[str]) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
-def receptacle_view(layout: Layout, state: State, receptacle: str) -> str:
+def receptacle_view(view: HouseholdView, receptacle: str) -> str:
     """What the agent sees of the receptacle it is at: closed, or what lies on or in it."""
     name = text_name(receptacle)
-    seen = listing(contents(layout, state, receptacle))
-    if receptacle not in layout.openable:
+    seen = listing(view.contents(receptacle))
+    if not view.openable(receptacle):
         return f"On the {name}, you see {seen}."
-    if not accessible(layout, state, receptacle):
+    if not view.is_open(receptacle):
         return f"The {name} is closed."
     return f"The {name} is open. In it, you see {seen}."
 
 
-def room_view(layout: Layout) -> str:
+def room_view(view: HouseholdView) -> str:
     """The first look around: every receptacle, none of the objects."""
     return (
         "You are in the middle of a room. Looking quickly around you, you see "
-        f"{listing(list(layout.receptacles))}."
+        f"{listing(view.receptacles)}."
     )
 
 
-def initial_text(layout: Layout, task_text: str) -> str:
+def initial_text(view: HouseholdView, task_text: str) -> str:
     """The reset observation: the room and the task, as ALFWorld opens an episode."""
-    return f"{room_view(layout)}\n\nYour task is to: {task_text}"
+    return f"{room_view(view)}\n\nYour task is to: {task_text}"
 
 
-def _describe_object(layout: Layout, state: State, obj: str) -> str:
-    states = [
-        word
-        for flag, word in (
-            ("heated", "hot"),
-            ("cooled", "cool"),
-            ("cleaned", "clean"),
-            ("sliced", "sliced"),
-            ("toggled", "switched on"),
-        )
-        if (flag, obj) in state.flags
-    ]
-    if not states:
-        return f"There's nothing special about {text_name(obj)}."
-    return f"This is a {', '.join(states)} {text_name(obj)}."
+def look_text(view: HouseholdView) -> str:
+    """``look``: the room, or the receptacle the agent is at."""
+    if view.at is None:
+        return room_view(view)
+    return f"You are at {text_name(view.at)}. {receptacle_view(view, view.at)}"
 
 
-def feedback(layout: Layout, before: State, after: State, cmd: Command) -> str:
-    """What the agent is told after carrying out ``cmd`` (which was admissible in ``before``)."""
+def inventory_text(view: HouseholdView) -> str:
+    """``inventory``: what the agent holds."""
+    if view.holding is None:
+        return "You are not carrying anything."
+    return f"You are carrying: a {text_name(view.holding)}."
+
+
+def examine_text(view: HouseholdView, entity: str) -> str:
+    """``examine``: a receptacle as seen from it, or an object's state in words."""
+    if view.is_receptacle(entity):
+        return receptacle_view(view, entity)
+    flags = view.flags(entity)
+    words = [word for flag, word in FLAG_WORDS if flag in flags]
+    if not words:
+        return f"There's nothing special about {text_name(entity)}."
+    return f"This is a {', '.join(words)} {text_name(entity)}."
+
+
+def feedback(after: HouseholdView, cmd: Command) -> str:
+    """What the agent is told once an admissible ``cmd`` was carried out (``after``: the result)."""
     names = [text_name(a) for a in cmd.args]
     verb = cmd.verb
     if verb == "go":
-        return f"You arrive at {names[0]}. {receptacle_view(layout, after, cmd.args[0])}"
+        return f"You arrive at {names[0]}. {receptacle_view(after, cmd.args[0])}"
     if verb == "open":
-        return f"You open the {names[0]}. {receptacle_view(layout, after, cmd.args[0])}"
+        return f"You open the {names[0]}. {receptacle_view(after, cmd.args[0])}"
     if verb == "close":
         return f"You close the {names[0]}."
     if verb == "take":
@@ -83,18 +105,12 @@ def feedback(layout: Layout, before: State, after: State, cmd: Command) -> str:
     if verb == "slice":
         return f"You slice the {names[0]} with the {names[1]}."
     if verb == "use":
-        on = ("toggled", cmd.args[0]) in after.flags
+        on = "toggled" in after.flags(cmd.args[0])
         return f"You turn {'on' if on else 'off'} the {names[0]}."
     if verb == "inventory":
-        if after.holding is None:
-            return "You are not carrying anything."
-        return f"You are carrying: a {text_name(after.holding)}."
+        return inventory_text(after)
     if verb == "look":
-        if after.at is None:
-            return room_view(layout)
-        return f"You are at {text_name(after.at)}. {receptacle_view(layout, after, after.at)}"
+        return look_text(after)
     if verb == "examine":
-        if cmd.args[0] == after.at:
-            return receptacle_view(layout, after, after.at)
-        return _describe_object(layout, after, cmd.args[0])
+        return examine_text(after, cmd.args[0])
     return NOTHING_HAPPENS

@@ -6,11 +6,9 @@ what is open, heated, toggled...). States are immutable and hashable, so the sam
 :func:`admissible`/:func:`apply` pair steps the environment and drives the breadth-first search
 that computes ``optimal_steps``: the optimum is measured with the very rules the agent plays by.
 
-Rules, ALFWorld-like: the agent is at one receptacle at a time (``go to`` teleports, one step); it
-sees inside a receptacle only while there and only if it is open (or cannot be closed); it holds
-at most one object; ``heat``/``cool``/``clean`` need the object held at a receptacle that can do
-it (a microwave, fridge, sinkbasin: used as a whole, no need to open it); ``slice`` needs a
-knife held and the object in view; ``use`` switches a lamp in view on or off.
+Which commands are admissible is written once, in :mod:`envs.household.rules`, for this
+household and AI2-THOR's alike; :class:`StateView` shows a state to those rules, and
+:func:`apply` says what an admissible command changes.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 from envs.base import Atom
+from envs.household import rules
 from envs.household.catalog import ABILITIES
 from envs.household.commands import Command
 
@@ -94,97 +93,79 @@ def location(layout: Layout, state: State, obj: str) -> str | None:
     return state.where[layout.index[obj]]
 
 
-def accessible(layout: Layout, state: State, receptacle: str) -> bool:
-    """Whether a receptacle's contents can be seen and reached: it is open or cannot close."""
-    return receptacle not in layout.openable or ("opened", receptacle) in state.flags
-
-
 def contents(layout: Layout, state: State, receptacle: str) -> list[str]:
     """Objects in ``receptacle``, in layout order, whether or not they can be seen."""
     return [o for o, r in zip(layout.objects, state.where, strict=True) if r == receptacle]
 
 
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """A state of a layout, as the shared rules and text see a household (:mod:`.rules`)."""
+
+    layout: Layout
+    state: State
+
+    @property
+    def at(self) -> str | None:
+        return self.state.at
+
+    @property
+    def holding(self) -> str | None:
+        return self.state.holding
+
+    @property
+    def receptacles(self) -> tuple[str, ...]:
+        return self.layout.receptacles
+
+    def is_receptacle(self, entity: str) -> bool:
+        return entity in self.layout.receptacle_set
+
+    def is_object(self, entity: str) -> bool:
+        return entity in self.layout.index
+
+    def is_lamp(self, entity: str) -> bool:
+        return entity in self.layout.lamps
+
+    def openable(self, receptacle: str) -> bool:
+        return receptacle in self.layout.openable
+
+    def is_open(self, receptacle: str) -> bool:
+        return ("opened", receptacle) in self.state.flags
+
+    def contents(self, receptacle: str) -> list[str]:
+        return contents(self.layout, self.state, receptacle)
+
+    def location_of(self, obj: str) -> str | None:
+        return location(self.layout, self.state, obj)
+
+    def ability(self, receptacle: str) -> str | None:
+        return self.layout.abilities.get(receptacle)
+
+    def has(self, obj: str, prop: str) -> bool:
+        return self.layout.has(obj, prop)
+
+    def flags(self, obj: str) -> frozenset[str]:
+        return frozenset(p for p in STATE_FLAGS if (p, obj) in self.state.flags)
+
+
+def accessible(layout: Layout, state: State, receptacle: str) -> bool:
+    """Whether a receptacle's contents can be seen and reached: it is open or cannot close."""
+    return rules.accessible(StateView(layout, state), receptacle)
+
+
 def in_view(layout: Layout, state: State) -> list[str]:
     """Objects the agent sees on or in the receptacle it is at (not what it holds)."""
-    if state.at is None or not accessible(layout, state, state.at):
-        return []
-    return contents(layout, state, state.at)
-
-
-_ABLE = {"heat": "heatable", "cool": "coolable", "clean": "cleanable"}
-"""The property an object needs for each appliance verb."""
+    return rules.in_view(StateView(layout, state))
 
 
 def is_admissible(layout: Layout, state: State, cmd: Command) -> bool:
-    """Whether ``cmd`` can be carried out now; unknown names make it inadmissible."""
-    verb, args, at, held = cmd.verb, cmd.args, state.at, state.holding
-    if verb in ("look", "inventory"):
-        return True
-    if verb == "go":
-        return args[0] in layout.receptacle_set and args[0] != at
-    if at is None:
-        return False
-    if verb in ("open", "close"):
-        opened = ("opened", at) in state.flags
-        return args[0] == at and at in layout.openable and opened == (verb == "close")
-    if verb == "examine":
-        return args[0] in (at, held)
-    reach = accessible(layout, state, at)
-    if verb == "take":
-        obj, rec = args
-        return (
-            held is None
-            and rec == at
-            and reach
-            and obj in layout.index
-            and obj not in layout.lamps
-            and location(layout, state, obj) == at
-        )
-    if verb == "put":
-        return held is not None and args == (held, at) and reach
-    if verb in ABILITIES:
-        able = _ABLE[verb]
-        return (
-            held is not None
-            and args == (held, at)
-            and layout.abilities.get(at) == verb
-            and layout.has(held, able)
-        )
-    if verb == "slice":
-        obj, knife = args
-        return (
-            held == knife
-            and layout.has(knife, "canslice")
-            and reach
-            and obj in layout.index
-            and location(layout, state, obj) == at
-            and layout.has(obj, "sliceable")
-            and ("sliced", obj) not in state.flags
-        )
-    if verb == "use":
-        lamp = args[0]
-        return lamp in layout.lamps and reach and location(layout, state, lamp) == at
-    return False
+    """Whether ``cmd`` can be carried out now (:func:`.rules.is_admissible`)."""
+    return rules.is_admissible(StateView(layout, state), cmd)
 
 
 def admissible(layout: Layout, state: State) -> list[Command]:
-    """Every command that can be carried out now, sorted by its text (stable, readable)."""
-    at, held = state.at, state.holding
-    out = [Command("go", (r,)) for r in layout.receptacles if r != at]
-    out += [Command("look"), Command("inventory")]
-    if held is not None:
-        out.append(Command("examine", (held,)))
-    if at is not None:
-        out.append(Command("examine", (at,)))
-        out += [Command(v, (at,)) for v in ("open", "close")]
-        seen = in_view(layout, state)
-        if held is None:
-            out += [Command("take", (o, at)) for o in seen]
-        else:
-            out += [Command(v, (held, at)) for v in ("put", *ABILITIES)]
-            out += [Command("slice", (o, held)) for o in seen]
-        out += [Command("use", (o,)) for o in seen if o in layout.lamps]
-    return sorted((c for c in out if is_admissible(layout, state, c)), key=lambda c: c.text)
+    """Every command that can be carried out now, sorted by its text (:func:`.rules.admissible`)."""
+    return rules.admissible(StateView(layout, state))
 
 
 def apply(layout: Layout, state: State, cmd: Command) -> State:

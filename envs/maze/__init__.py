@@ -1,17 +1,12 @@
 """The built-in maze: a partially observable grid maze whose goal must be found, not planned to.
 
-Importing the package registers the gymnasium id ``cogos/Maze-v0`` (once, however often it is
-imported), so ``gymnasium.make("cogos/Maze-v0", width=7, height=5)`` works after
-``import envs.maze``.
+Its gymnasium id is ``cogos/Maze-v0`` (registered by importing ``envs``, see
+:mod:`envs.registration`): ``gymnasium.make("cogos/Maze-v0", width=7, height=5)``.
 """
-
-import gymnasium
 
 from envs.maze.env import MazeEnv
 from envs.maze.generator import (
-    ALGORITHMS,
     DIRECTIONS,
-    START_GOAL_MODES,
     Cell,
     Direction,
     Maze,
@@ -20,11 +15,8 @@ from envs.maze.generator import (
     grid_neighbours,
     parse_cell,
 )
-
-GYM_ID = "cogos/Maze-v0"
-
-if GYM_ID not in gymnasium.registry:
-    gymnasium.register(id=GYM_ID, entry_point="envs.maze:MazeEnv")
+from envs.maze.options import ALGORITHMS, START_GOAL_MODES, MazeOptions
+from envs.registration import MAZE_ID as GYM_ID
 
 __all__ = [
     "ALGORITHMS",
@@ -35,6 +27,7 @@ __all__ = [
     "Direction",
     "Maze",
     "MazeEnv",
+    "MazeOptions",
     "cell_name",
     "generate_maze",
     "grid_neighbours",

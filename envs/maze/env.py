@@ -8,7 +8,6 @@ thousands of decision cycles per second and ``step`` must stay a few microsecond
 
 from __future__ import annotations
 
-import math
 from os import PathLike
 from typing import Any
 
@@ -24,8 +23,8 @@ from envs.maze.generator import (
     Maze,
     cell_name,
     generate_maze,
-    validate_generation_args,
 )
+from envs.maze.options import RENDER_MODES, MazeOptions
 from envs.maze.render import render_ansi, render_rgb, save_png, visibility_mask
 
 # Values of the ``view`` observation. ``NOT_VISIBLE`` is reserved: without occlusion every block
@@ -54,7 +53,7 @@ class MazeEnv(CogEnv):
     no occlusion, walls do not hide what lies behind them).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": list(RENDER_MODES), "render_fps": 8}  # noqa: RUF012
     action_names = tuple(d.name for d in DIRECTIONS)
 
     def __init__(
@@ -72,32 +71,30 @@ class MazeEnv(CogEnv):
         step_penalty: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
-        validate_generation_args(width, height, loops, algorithm, start_goal)
-        if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
-            raise ValueError(f"radius must be an integer >= 0, got {radius!r}")
-        if max_steps is not None and (
-            isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1
-        ):
-            raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
-        _check_maze_seed(maze_seed, "maze_seed")
-        if not math.isfinite(step_penalty):
-            raise ValueError(f"step_penalty must be a finite number, got {step_penalty!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {', '.join(self.metadata['render_modes'])}; "
-                f"got {render_mode!r}"
-            )
-        self.width = int(width)
-        self.height = int(height)
-        self.radius = radius
-        self.loops = float(loops)
-        self.algorithm = algorithm
-        self.start_goal = start_goal
-        self.max_steps = 4 * self.width * self.height if max_steps is None else max_steps
-        self.maze_seed = maze_seed
-        self.goal_known = bool(goal_known)
-        self.step_penalty = float(step_penalty)
-        self.render_mode = render_mode
+        opts = MazeOptions.check(
+            width=width,
+            height=height,
+            radius=radius,
+            loops=loops,
+            algorithm=algorithm,
+            start_goal=start_goal,
+            max_steps=max_steps,
+            maze_seed=maze_seed,
+            goal_known=goal_known,
+            step_penalty=step_penalty,
+            render_mode=render_mode,
+        )
+        self.width = opts.width
+        self.height = opts.height
+        self.radius = radius = opts.radius
+        self.loops = opts.loops
+        self.algorithm = opts.algorithm
+        self.start_goal = opts.start_goal
+        self.max_steps = 4 * self.width * self.height if opts.max_steps is None else opts.max_steps
+        self.maze_seed = opts.maze_seed
+        self.goal_known = opts.goal_known
+        self.step_penalty = opts.step_penalty
+        self.render_mode = opts.render_mode
 
         span = 4 * radius + 3
         self.action_space = spaces.Discrete(len(DIRECTIONS))
@@ -141,8 +138,10 @@ class MazeEnv(CogEnv):
                 raise ValueError(
                     f"unknown reset options {sorted(unknown)}; the only option is 'maze_seed'"
                 )
-            maze_seed = options.get("maze_seed", maze_seed)
-            _check_maze_seed(maze_seed, "options['maze_seed']")
+            if "maze_seed" in options:
+                maze_seed = MazeOptions.check(
+                    maze_seed=options["maze_seed"], label="options['maze_seed']"
+                ).maze_seed
         if maze_seed is not None and self._seeded is not None and self._seeded[0] == maze_seed:
             maze = self._seeded[1]  # Same seed, same maze: reuse it and its cached percepts.
         else:
@@ -285,8 +284,3 @@ class MazeEnv(CogEnv):
         return render_rgb(
             self.maze, self.position, visible=visible, seen=self._seen_mask(), scale=scale
         )
-
-
-def _check_maze_seed(seed: object, label: str) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"{label} must be None or a non-negative integer, got {seed!r}")

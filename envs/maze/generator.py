@@ -19,6 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from envs.maze.options import GenerationOptions
+
 Cell = tuple[int, int]
 """A maze cell as ``(row, col)``, row 0 at the top."""
 
@@ -38,8 +40,6 @@ DIRECTIONS: tuple[Direction, ...] = (
     Direction("west", 0, -1),
 )
 
-ALGORITHMS: tuple[str, ...] = ("dfs", "prim", "kruskal")
-START_GOAL_MODES: tuple[str, ...] = ("corners", "random", "far")
 
 _CELL_NAME = re.compile(r"c(\d+)_(\d+)")
 
@@ -350,24 +350,12 @@ def validate_generation_args(
 ) -> None:
     """Raise ``ValueError`` for bad generation arguments, naming the parameter at fault.
 
-    Shared with :class:`~envs.maze.env.MazeEnv` so a bad configuration fails at construction
-    rather than at the first ``reset``.
+    The rules are :class:`~envs.maze.options.GenerationOptions`, which ``MazeEnv``'s options
+    extend, so a bad configuration fails at construction rather than at the first ``reset``.
     """
-    for label, value in (("width", width), ("height", height)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
-            raise ValueError(f"{label} must be an integer >= 2, got {value!r}")
-    if (
-        isinstance(loops, bool)
-        or not isinstance(loops, int | float | np.integer | np.floating)
-        or not 0.0 <= float(loops) <= 1.0
-    ):
-        raise ValueError(f"loops must be a number in [0, 1], got {loops!r}")
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}; got {algorithm!r}")
-    if start_goal not in START_GOAL_MODES:
-        raise ValueError(
-            f"start_goal must be one of {', '.join(START_GOAL_MODES)}; got {start_goal!r}"
-        )
+    GenerationOptions.check(
+        width=width, height=height, loops=loops, algorithm=algorithm, start_goal=start_goal
+    )
 
 
 def generate_maze(

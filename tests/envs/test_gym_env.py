@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -74,18 +75,23 @@ def test_action_names_come_from_the_wrapped_env() -> None:
 
 
 def test_names_and_offsets_of_other_spaces() -> None:
-    class Meanings(gym.Env[int, int]):
+    class Meanings(gym.Env[np.int64, np.int64]):
         action_space = gym.spaces.Discrete(3, start=5)
         observation_space = gym.spaces.Discrete(2)
+
+        def __init__(self, **kwargs: Any) -> None:  # gymnasium.make passes its kwargs
+            super().__init__()
 
         def get_action_meanings(self) -> list[str]:
             return ["NOOP", "FIRE", "UP"]
 
-        def reset(self, *, seed: int | None = None, options: dict[str, object] | None = None):  # type: ignore[override]
-            return 0, {}
+        def reset(
+            self, *, seed: int | None = None, options: dict[str, Any] | None = None
+        ) -> tuple[np.int64, dict[str, Any]]:
+            return np.int64(0), {}
 
-        def step(self, action: int):  # type: ignore[override]
-            return int(action), 0.0, False, False, {"got": int(action)}
+        def step(self, action: np.int64) -> tuple[np.int64, float, bool, bool, dict[str, Any]]:
+            return np.int64(action), 0.0, False, False, {"got": int(action)}
 
     gym.register("test/Meanings-v0", entry_point=Meanings)
     try:

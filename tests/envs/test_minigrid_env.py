@@ -13,7 +13,7 @@ needs_extra("envs", "minigrid")
 
 import gymnasium as gym
 from gymnasium.utils.env_checker import check_env
-from minigrid.core.world_object import Door, Key, Lava, Wall
+from minigrid.core.world_object import Door, Key, Lava, Wall, WorldObj
 
 from envs.minigrid import CARDINAL_ACTIONS, GYM_ID, PRIMITIVE_ACTIONS, MiniGridEnv, solve
 
@@ -28,6 +28,26 @@ TASKS = [
 
 def act(env: MiniGridEnv, name: str) -> tuple[Any, float, bool, bool, dict[str, Any]]:
     return env.step(env.action_names.index(name))
+
+
+def lava() -> WorldObj:
+    return Lava()  # type: ignore[no-untyped-call]  # minigrid leaves Lava() unannotated
+
+
+def door_at(env: MiniGridEnv, x: int, y: int) -> Door:
+    cell = env.minigrid.grid.get(x, y)
+    assert isinstance(cell, Door)
+    return cell
+
+
+def give(env: MiniGridEnv, thing: WorldObj) -> None:
+    """Put ``thing`` in the agent's hand (minigrid types ``carrying`` as ``None`` only)."""
+    env.minigrid.carrying = thing  # type: ignore[assignment]
+
+
+def held(env: MiniGridEnv) -> WorldObj | None:
+    carrying: WorldObj | None = env.minigrid.carrying
+    return carrying
 
 
 def place(env: MiniGridEnv, pos: tuple[int, int], facing: int) -> None:
@@ -86,7 +106,8 @@ def test_registered_ids_and_spaces() -> None:
             "done",
         )
     )
-    assert gym.make("cogos/MiniGrid-DoorKey-8x8-v0").unwrapped.id == "MiniGrid-DoorKey-8x8-v0"
+    inner = gym.make("cogos/MiniGrid-DoorKey-8x8-v0").unwrapped
+    assert isinstance(inner, MiniGridEnv) and inner.id == "MiniGrid-DoorKey-8x8-v0"
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -115,12 +136,13 @@ def test_optimal_steps_is_a_lower_bound_found_by_an_independent_search() -> None
     for seed in range(5):
         _, info = env.reset(seed=seed)
         mg = env.minigrid
-        start = (tuple(int(v) for v in mg.agent_pos), int(mg.agent_dir))
+        x0, y0 = (int(v) for v in mg.agent_pos)
+        start = ((x0, y0), int(mg.agent_dir))
         dist = {start: 0}
         frontier = [start]
         found = None
         while frontier and found is None:
-            nxt = []
+            nxt: list[tuple[tuple[int, int], int]] = []
             for (x, y), d in frontier:
                 dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[d]
                 cell = mg.grid.get(x + dx, y + dy)
@@ -171,7 +193,7 @@ def test_a_wall_ahead_stops_the_move_and_lava_is_the_agents_to_avoid() -> None:
     assert tuple(env.minigrid.agent_pos) == (1, 1)
     _, _, _, _, info = act(env, "wait")
     assert info["action_primitive_steps"] == 2 and ("facing", "south") in info["facts"]
-    env.minigrid.grid.set(2, 1, Lava())
+    env.minigrid.grid.set(2, 1, lava())
     _, _, _, _, info = act(env, "face_east")
     # reported blocked, so that an agent can avoid it; a move into it ends the episode
     assert ("lava", "c1_2") in info["facts"] and ("blocked", "c1_1", "c1_2") in info["facts"]
@@ -196,24 +218,25 @@ def test_doors_keys_and_drops() -> None:
     assert not info["action_success"], "no key in hand"
     place(env, (1, 2), 1)
     _, _, _, _, info = act(env, "pickup_south")
-    assert info["action_success"] and env.minigrid.carrying.type == "key"
+    key = held(env)
+    assert info["action_success"] and key is not None and key.type == "key"
     assert ("carrying", "yellow") in info["facts"] and ("holding", "key", "yellow") in info["facts"]
     assert not any(f[0] == "key" for f in info["facts"])
     _, _, _, _, info = act(env, "pickup_south")
     assert not info["action_success"], "nothing left to pick up"
     place(env, (2, 1), 0)
     _, _, _, _, info = act(env, "open_east")
-    assert info["action_success"] and env.minigrid.grid.get(3, 1).is_open
+    assert info["action_success"] and door_at(env, 3, 1).is_open
     assert ("door", "c1_3", "yellow") in info["facts"]
     assert ("closed", "c1_3") not in info["facts"] and ("locked", "c1_3") not in info["facts"]
     assert ("open", "c1_2", "c1_3") in info["facts"]
     _, _, _, _, info = act(env, "open_east")
-    assert not info["action_success"] and env.minigrid.grid.get(3, 1).is_open, "never closes"
+    assert not info["action_success"] and door_at(env, 3, 1).is_open, "never closes"
     _, _, _, _, info = act(env, "east")
     assert info["action_success"] and tuple(env.minigrid.agent_pos) == (3, 1)
     place(env, (3, 2), 1)
     _, _, _, _, info = act(env, "open_south")  # an unlocked door opens without a key ...
-    assert info["action_success"] and env.minigrid.grid.get(3, 3).is_open
+    assert info["action_success"] and door_at(env, 3, 3).is_open
     place(env, (4, 2), 0)
     _, _, _, _, info = act(env, "drop_east")
     assert info["action_success"] and env.minigrid.carrying is None
@@ -245,7 +268,7 @@ def test_reaching_the_goal_lava_and_truncation() -> None:
         act(env, "north")
     env = MiniGridEnv(id="MiniGrid-LavaGapS5-v0", actions="primitive")
     env.reset(seed=0)
-    env.minigrid.grid.set(2, 1, Lava())
+    env.minigrid.grid.set(2, 1, lava())
     place(env, (1, 1), 0)
     _, reward, terminated, _, info = act(env, "forward")
     assert terminated and reward == 0 and not info["success"], "lava ends it, as in MiniGrid"
@@ -269,7 +292,7 @@ def test_seeded_runs_are_deterministic(actions: str) -> None:
         out = [(obs["image"].tolist(), info["facts"], info["text"], info["optimal_steps"])]
         for _ in range(40):
             obs, reward, terminated, truncated, info = env.step(
-                int(rng.integers(env.action_space.n))
+                int(rng.integers(len(env.action_names)))
             )
             out.append((obs["image"].tolist(), reward, info["facts"], info["action_success"]))
             if terminated or truncated:
@@ -327,7 +350,7 @@ def test_tasks_without_a_goal_cell_have_no_optimum_but_still_report_success() ->
         for y in range(mg.height)
         if isinstance(mg.grid.get(x, y), Door)
     ]
-    mg.carrying = Key(mg.grid.get(*door).color)
+    give(env, Key(door_at(env, *door).color))
     place(env, (door[0] - 1, door[1]), 0)  # the door is in a vertical wall: open it eastward
     _, reward, terminated, _, info = act(env, "open_east")
     assert info["action_success"] and terminated and reward > 0 and info["success"]

@@ -11,6 +11,8 @@ from tests.extras import needs_extra
 
 needs_extra("envs", "minigrid")
 
+from minigrid.core.world_object import Door, Key, WorldObj
+
 from envs.minigrid import MiniGridEnv, cell_name
 
 TASKS = [
@@ -25,7 +27,7 @@ DIRS = {"north": 3, "east": 0, "south": 1, "west": 2}
 
 def visible_cells(env: MiniGridEnv) -> set[tuple[int, int]]:
     """In-grid cells MiniGrid says the agent sees: its view square and occlusion mask."""
-    mg = env.minigrid
+    mg: Any = env.minigrid  # minigrid leaves gen_obs_grid and relative_coords unannotated
     _, vis = mg.gen_obs_grid()
     out = set()
     for x in range(mg.width):
@@ -63,7 +65,7 @@ def check(
         name = cell_name(px, py)
         if cell.type in ("wall", "lava", "goal"):
             expected.setdefault(cell.type, set()).add((name,))
-        elif cell.type == "door":
+        elif isinstance(cell, Door):
             expected.setdefault("door", set()).add((name, cell.color))
             if not cell.is_open:
                 expected.setdefault("closed", set()).add((name,))
@@ -73,7 +75,7 @@ def check(
             expected.setdefault(cell.type, set()).add((name, cell.color))
     for kind in ("wall", "lava", "goal", "door", "closed", "locked", "key", "ball", "box"):
         assert by_kind.get(kind, set()) == expected.get(kind, set()), kind
-    held = mg.carrying
+    held: WorldObj | None = mg.carrying
     if held is None:
         assert "holding" not in by_kind and "carrying" not in by_kind
     else:
@@ -88,11 +90,9 @@ def check(
             if (ax, ay) in visible and (bx, by) in visible:
                 both = passable(grid.get(ax, ay)) and passable(grid.get(bx, by))
                 assert both == (pred == "open"), (pred, a, b)
+                ca, cb = grid.get(ax, ay), grid.get(bx, by)
                 assert not (
-                    grid.get(ax, ay) is not None
-                    and grid.get(ax, ay).type == "wall"
-                    and grid.get(bx, by) is not None
-                    and grid.get(bx, by).type == "wall"
+                    ca is not None and ca.type == "wall" and cb is not None and cb.type == "wall"
                 )
             else:
                 assert pred == "open"
@@ -123,7 +123,8 @@ def test_facts_match_the_grid_along_random_walks(task: str) -> None:
         check(env, info["facts"], seen)
         for _ in range(60):
             seen |= visible_cells(env)
-            _, _, terminated, truncated, info = env.step(int(rng.integers(env.action_space.n)))
+            action = int(rng.integers(len(env.action_names)))
+            _, _, terminated, truncated, info = env.step(action)
             check(env, info["facts"], seen)
             if terminated or truncated:
                 break
@@ -133,9 +134,7 @@ def test_the_agent_cell_is_what_it_stands_on_not_what_it_carries() -> None:
     env = MiniGridEnv(id="MiniGrid-DoorKey-5x5-v0")
     env.reset(seed=0)
     mg = env.minigrid
-    from minigrid.core.world_object import Key
-
-    mg.carrying = Key("red")
+    mg.carrying = Key("red")  # type: ignore[assignment]  # minigrid types carrying as None
     _, _, _, _, info = env.step(env.action_names.index("drop_north"))  # a turn, maybe a drop
     here = cell_name(*(int(v) for v in mg.agent_pos))
     assert ("key", here, "red") not in info["facts"]
@@ -156,8 +155,9 @@ def test_a_wall_seen_once_is_not_reopened_from_memory() -> None:
             ]
         mg.agent_pos, mg.agent_dir = (5, 6), 3  # c6_6 in view beside the agent, c7_6 behind
         _, _, _, _, info = env.step(env.action_names.index("pickup_north"))  # a no-op
-        assert ("cell", "c6_6") in info["facts"] and ("cell", "c7_6") not in info["facts"]
-        return info["facts"]
+        facts: list[tuple[str, ...]] = info["facts"]
+        assert ("cell", "c6_6") in facts and ("cell", "c7_6") not in facts
+        return facts
 
     never_seen = percept(look_south_first=False)
     assert ("open", "c6_6", "c7_6") in never_seen and ("open", "c7_6", "c6_6") in never_seen

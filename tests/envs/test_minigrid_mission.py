@@ -13,6 +13,8 @@ from tests.extras import needs_extra
 
 needs_extra("envs", "minigrid")
 
+from minigrid.minigrid_env import MiniGridEnv as MiniGridBase
+
 from envs.minigrid.mission import Instruction, MissionError, ObjDesc, parse_mission
 
 
@@ -105,8 +107,10 @@ def test_every_registered_mission_is_read() -> None:
             for seed in range(20):
                 with redirect_stdout(io.StringIO()):  # BabyAI's rejection sampling prints
                     env.reset(seed=seed)
+                task = env.unwrapped
+                assert isinstance(task, MiniGridBase)
                 try:
-                    parse_mission(env.unwrapped.mission)
+                    parse_mission(task.mission)
                 except MissionError:
                     refused.add(re.sub(r"(S\d+)?(Random)?$", "", env_id.split("-")[1]))
         finally:
