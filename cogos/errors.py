@@ -2,23 +2,52 @@
 
 Catch :class:`CogOSError` to handle anything the runtime reports; catch a subclass for one kind.
 Where a builtin exception means the same thing, the subclass inherits it too, so callers that
-only know Python (``except LookupError``) keep working::
+only know Python (``except LookupError``) keep working. The kernel's errors are defined here;
+the others live beside the code that raises them (the module is named)::
 
     CogOSError
-    ├── MemoryOSError                       see memory.errors
+    ├── MemoryOSError                       see memory.errors (and memory.snapshot's
+    │                                       SnapshotUnavailable)
     ├── ConfigError (ValueError)            bad YAML, wrong type, unknown key; carries file/key/line
     ├── ComponentNotFound (LookupError)     a module/policy/env name that is not registered
-    ├── RegistryError                       a broken entry point or a duplicate registration
+    ├── RegistryError                       a broken entry point, a duplicate registration, or a
+    │                                       component class that breaks the component protocol
     ├── LifecycleError (RuntimeError)       start twice, use after close, ...
+    ├── FactError (ValueError)              cogos.facts: an atom that does not fit what is read
     ├── BusError
     │   ├── BusClosedError                  publish on a bus that is not running
     │   ├── BusOverflowError                a full queue under the ``error`` overflow policy
-    │   └── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
+    │   ├── RequestTimeout (TimeoutError)   no reply to ``Bus.request`` in time
+    │   ├── NoResponderError                cogos.bus: a request on a topic nobody handles
+    │   └── RemoteHandlerError              cogos.bus: the handler of a request raised
     ├── CycleError                          a phase produced something the cycle cannot use
     │   └── NoActionError                   nothing proposed an action for the percept
     ├── EnvError (RuntimeError)             an environment could not start or reset
-    └── DaemonRefused                       the daemon must not serve: its name is taken, or the
-                                            broker refuses its credentials or TLS (CLI: exit 2)
+    ├── DaemonRefused                       the daemon must not serve: its name is taken, or the
+    │                                       broker refuses its credentials or TLS (CLI: exit 2)
+    ├── CommandError                        cogos.daemon.protocol: a command the daemon cannot
+    │                                       carry out; its ``kind`` becomes the error reply's type
+    ├── Unanswerable                        cogos.daemon.protocol: a reply topic the daemon must
+    │                                       not publish to (the request is dropped and counted)
+    ├── VerifyError                         cogos.replay: a trace that cannot be verified
+    ├── TraceFormatError (ValueError)       cogos.inspector.runs: a trace line that is not JSON
+    ├── InspectPathError                    cogos.inspector.workspace: nothing to show at a path
+    ├── NoFrames                            cogos.inspector.frames: a run without pictures
+    ├── MemoryHeldError                     cogos.inspector.memory_view: memory open elsewhere
+    ├── LLMError                            modules.llm.client: the model gave nothing usable
+    │   ├── LLMOutputError                  answers that could not be parsed or used
+    │   └── LLMCallError                    the model could not be reached or refused; subclasses
+    │                                       for timeouts (TimeoutError), connections
+    │                                       (ConnectionError), rate limits, 5xx and 4xx
+    ├── DomainError (ValueError)            modules.planning.domain: a PDDL domain not usable
+    └── PDDLInputError (ValueError)         modules.planning.pddl_errors: PDDL text, with where
+
+Outside the root on purpose: ``RunTimeoutError`` (cogos.experiments.execute) is a
+``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` (nor ``except
+CogOSError``) inside a run can swallow an experiment's time limit; the command lines' exits
+(``CLIError``, ``MemoryCLIError``, ``PlanCLIError``) are click exceptions, raised only at the
+edge from one of the errors above; the environments' own errors (``envs``) cannot import the root
+(``envs`` imports nothing of the other packages) and derive from ``ValueError``.
 
 The root itself is defined in :mod:`memory.errors` (the lowest layer, so the memory OS can derive
 from it without importing upward) and re-exported here; the memory OS's errors hang under
@@ -32,6 +61,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from memory.errors import CogOSError, MemoryOSError
+from memory.suggestions import did_you_mean
 
 __all__ = [
     "BusClosedError",
@@ -85,13 +115,18 @@ class ComponentNotFound(CogOSError, LookupError):
         self.name = name
         self.known = tuple(known)
         self.suggestions = tuple(suggestions)
-        hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         listing = ", ".join(sorted(known)) or "none"
-        super().__init__(f"unknown {kind} {name!r}{hint} (registered: {listing})")
+        super().__init__(
+            f"unknown {kind} {name!r}{did_you_mean(suggestions)} (registered: {listing})"
+        )
 
 
 class RegistryError(CogOSError):
-    """A registration that cannot be honoured (bad entry point, duplicate name)."""
+    """A registration that cannot be honoured, or a component class that breaks the protocol.
+
+    A bad entry point or a duplicate name; a phase declared but not implemented, or options of
+    another model than the component declares.
+    """
 
 
 class LifecycleError(CogOSError, RuntimeError):

@@ -3,8 +3,9 @@
 A module is a class registered by name (entry point group ``cogos.modules``) and configured in
 YAML. It declares:
 
-* ``Options``: a pydantic model of its YAML options (validated before anything runs, so a typo is
-  an exit-2 config error naming the key, not a crash mid-run);
+* its options: a pydantic model of its YAML options, given as type argument
+  (``class M(Module[MOptions])``, see :mod:`cogos.component`) and validated before anything
+  runs, so a typo is an exit-2 config error naming the key, not a crash mid-run;
 * ``phases``: which phases of the decision cycle it fills, each backed by the method of the same
   name (``perceive``, ``retrieve``, ``propose``, ``evaluate``, ``critique``, ``execute``,
   ``learn``); declaring a phase without overriding its method is an error at construction;
@@ -21,22 +22,16 @@ import enum
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel
-
 from cogos.bus import Message, Subscription
-from cogos.context import ComponentContext, NoOptions
+from cogos.component import Component, OptionsT
+from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.errors import RegistryError
-from cogos.facts import ANY_FACTS, FactSchema
 from memory.cycle_records import Candidate, CycleRecord, Outcome, Percept, Rejection, RetrievedItem
 from memory.working import WorkingMemory
 
 if TYPE_CHECKING:
     from cogos.observation import Observation
-
-
-if TYPE_CHECKING:
-    from cogos.config.schema import RunConfig
 
 
 class Phase(enum.StrEnum):
@@ -51,23 +46,15 @@ class Phase(enum.StrEnum):
     LEARN = "learn"
 
 
-class Module:
-    """Base class of every module; override the methods of the phases you declare."""
+class Module(Component[OptionsT]):
+    """Base class of every module; override the methods of the phases you declare.
 
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Subclass ``Module[MyOptions]`` to have ``self.options`` typed and validated as ``MyOptions``
+    (see :mod:`cogos.component`); ``check_config`` and ``facts`` come from there too.
+    """
+
     phases: ClassVar[frozenset[Phase]] = frozenset()
     topics: ClassVar[tuple[str, ...]] = ()
-    #: the predicates this module reads and their argument kinds; facts sent from outside the
-    #: process are checked against it before a cycle runs (see cogos.facts)
-    facts: ClassVar[FactSchema] = ANY_FACTS
-
-    @classmethod
-    def check_config(cls, config: RunConfig) -> None:
-        """Checks that need the whole config, or the world outside it, before anything runs.
-
-        Called when a config loads (so ``cogos experiment`` refuses a bad grid up front); a
-        :class:`~cogos.errors.ConfigError` refuses the config. The default checks nothing.
-        """
 
     def __init__(self, ctx: ComponentContext) -> None:
         missing = [
@@ -78,9 +65,7 @@ class Module:
                 f"module {type(self).__qualname__} declares phase(s) "
                 f"{', '.join(sorted(missing))} but does not implement them"
             )
-        self.ctx = ctx
-        self.name = ctx.name
-        self.options = ctx.options
+        super().__init__(ctx)
         self._subscriptions: list[Subscription] = []
 
     @classmethod

@@ -10,44 +10,30 @@ reject-and-loop, bounded by ``agent.cycle.max_rejects``). Modules with the ``pro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel
 
-from cogos.context import ComponentContext, NoOptions
+from cogos.component import Component, OptionsT
+from cogos.context import ComponentContext
 from cogos.episode import EpisodeStart, EpisodeSummary
-from cogos.facts import ANY_FACTS, FactSchema
 from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
 
-if TYPE_CHECKING:
-    from cogos.config.schema import RunConfig
 
+class Policy(Component[OptionsT]):
+    """Base class of every policy. ``propose`` is required; the rest have sensible defaults.
 
-class Policy:
-    """Base class of every policy. ``propose`` is required; the rest have sensible defaults."""
+    Subclass ``Policy[MyOptions]`` to have ``self.options`` typed and validated as ``MyOptions``
+    (see :mod:`cogos.component`); ``check_config`` and ``facts`` come from there too.
+    """
 
-    Options: ClassVar[type[BaseModel]] = NoOptions
     #: modules (registered names) this policy cannot work without; checked when a config loads,
     #: so a policy never quietly degrades into a different one
     requires_modules: ClassVar[tuple[str, ...]] = ()
-    #: the predicates this policy reads and their argument kinds; facts sent from outside the
-    #: process are checked against it before a cycle runs (see cogos.facts)
-    facts: ClassVar[FactSchema] = ANY_FACTS
-
-    @classmethod
-    def check_config(cls, config: RunConfig) -> None:
-        """Checks that need the whole config, or the world outside it, before anything runs.
-
-        Called when a config loads (so ``cogos experiment`` refuses a bad grid up front); a
-        :class:`~cogos.errors.ConfigError` refuses the config. The default checks nothing.
-        """
 
     def __init__(self, ctx: ComponentContext) -> None:
-        self.ctx = ctx
-        self.name = ctx.name
-        self.options = ctx.options
+        super().__init__(ctx)
         self.rng = np.random.default_rng(0)
 
     async def start(self) -> None:

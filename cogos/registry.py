@@ -12,7 +12,6 @@ name of the form ``"package.module:Class"`` which is imported directly.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Literal
 
 from cogos.errors import ComponentNotFound, RegistryError
 from cogos.extras import install_hint
+from memory.suggestions import close_matches
 
 Kind = Literal["module", "policy", "env"]
 
@@ -91,7 +91,7 @@ class Registry:
                 self.kind,
                 name,
                 list(self._entries),
-                difflib.get_close_matches(name, list(self._entries), n=2, cutoff=0.6),
+                close_matches(name, self._entries),
             )
         if isinstance(entry.target, str):
             entry.target = import_target(entry.target, self.kind)

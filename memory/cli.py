@@ -11,7 +11,6 @@ open (no FORMAT file, a malformed, foreign or newer one). Every error is one lin
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from memory.errors import FormatVersionError, MemoryOSError, UnknownItemError
+from memory.suggestions import close_matches, did_you_mean
 
 if TYPE_CHECKING:  # the memory OS pulls in FAISS and SQLite: imported when a command runs
     from memory.entries import MemoryItem
@@ -291,8 +291,8 @@ def unknown_episode(episode: str, known: dict[str, int]) -> str:
     """
     names = list(known)
     close = [n for n in names if n.rsplit("/", 1)[-1].rsplit(":", 1)[-1] == episode][:3]
-    close = close or difflib.get_close_matches(episode, names, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    close = close or close_matches(episode, names, n=3, cutoff=0.5)
+    hint = did_you_mean(close)
     return (
         f"no episode {episode!r} in this memory ({len(names)} episodes){hint} "
         "(--episodes lists them)"

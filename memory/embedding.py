@@ -29,6 +29,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from memory.suggestions import close_matches, did_you_mean
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Embedder",
@@ -152,8 +154,11 @@ def _embedder_class(name: str) -> type:
         module, _, attr = name.partition(":")
         cls = getattr(importlib.import_module(module), attr)
         return cls
-    known = ", ".join(embedder_names()) or "none"
-    raise ValueError(f"unknown embedder {name!r}; known embedders: {known}")
+    names = embedder_names()
+    hint = did_you_mean(close_matches(name, names))
+    raise ValueError(
+        f"unknown embedder {name!r}{hint}; known embedders: {', '.join(names) or 'none'}"
+    )
 
 
 def make_embedder(name: str, **options: Any) -> Embedder:
@@ -161,7 +166,8 @@ def make_embedder(name: str, **options: Any) -> Embedder:
 
     Raises:
         ValueError: ``name`` is not a registered embedder, or an option is not one it takes;
-            the message lists the known names or the accepted options.
+            the message offers the close names (as an unknown module's does) and lists the
+            known names, or lists the accepted options.
         ImportError: the embedder needs an extra that is not installed (``minilm``).
     """
     cls = _embedder_class(name)

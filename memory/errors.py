@@ -14,7 +14,9 @@ one root without importing upward (``cogos.errors`` re-exports it and adds the k
         │   └── UnknownOperationError   a log record whose operation this version does not know
         ├── MemoryLockedError           another process holds the directory
         ├── DimensionError (ValueError) a vector of the wrong shape
-        └── UnknownItemError (KeyError) no live item with that id
+        ├── UnknownItemError (KeyError) no live item with that id
+        ├── ViewDamagedError            a view's files missing or damaged (``cogos memory rebuild``)
+        └── SnapshotUnavailable         memory.snapshot: the log no longer reaches that far back
 """
 
 from __future__ import annotations

@@ -36,24 +36,20 @@ class RemoteOptions(BaseModel):
     timeout: float = Field(default=2.0, gt=0)
 
 
-class RemoteModule(Module):
+class RemoteModule(Module[RemoteOptions]):
     """See the module docstring."""
 
-    Options = RemoteOptions
     phases: ClassVar = frozenset({Phase.PROPOSE, Phase.EVALUATE})
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, RemoteOptions)
-        self.opts = opts
-        self.prefix = opts.topic or f"remote/{ctx.name}"
+        self.prefix = self.options.topic or f"remote/{ctx.name}"
         self.failures = 0
 
     async def _ask(self, phase: str, payload: dict[str, Any]) -> Any:
         try:
             reply = await self.ctx.bus.request(
-                f"{self.prefix}/{phase}", payload, timeout=self.opts.timeout, source=self.name
+                f"{self.prefix}/{phase}", payload, timeout=self.options.timeout, source=self.name
             )
         except (RequestTimeout, NoResponderError, RemoteHandlerError) as exc:
             self.failures += 1
@@ -62,7 +58,7 @@ class RemoteModule(Module):
         return reply.payload
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
-        if "propose" not in self.opts.phases:
+        if "propose" not in self.options.phases:
             return []
         answer = await self._ask("propose", wm.snapshot())
         if not isinstance(answer, list):
@@ -79,7 +75,7 @@ class RemoteModule(Module):
         return out
 
     async def evaluate(self, wm: WorkingMemory, candidates: Sequence[Candidate]) -> Sequence[float]:
-        if "evaluate" not in self.opts.phases or not candidates:
+        if "evaluate" not in self.options.phases or not candidates:
             return [0.0] * len(candidates)
         answer = await self._ask(
             "evaluate", {**wm.snapshot(), "candidates": [c.to_json() for c in candidates]}

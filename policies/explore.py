@@ -279,17 +279,14 @@ def move_name(src: str, dst: str) -> str:
     return _MOVES[(r1 - r0, c1 - c0)]
 
 
-class ExplorePolicy(Policy):
+class ExplorePolicy(Policy[ExploreOptions]):
     """Frontier exploration over a remembered map; shortest known path once the goal is seen."""
 
-    Options = ExploreOptions
     facts = GRID_FACTS
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, ExploreOptions)
-        self._revisit_penalty = opts.avoid_revisits
+        self._revisit_penalty = self.options.avoid_revisits
         self.map = GridMap()
         self._mapped_cycle = -1
 

@@ -20,11 +20,10 @@ from cogos.episode import EpisodeStart, EpisodeSummary
 from cogos.policy import Policy
 from memory.cycle_records import Candidate, Rejection
 from memory.working import WorkingMemory
-from modules.llm.chat import build_chat_model, preflight, require_llm
-from modules.llm.client import LLMClient, LLMError
-from modules.llm.lessons import recall_lessons
+from modules.llm.chat import preflight
+from modules.llm.client import LLMError
+from modules.llm.component_llm import ComponentLLM
 from modules.llm.reasoning import rank_actions
-from modules.llm.usage import add_usage
 
 
 class LLMPolicyOptions(BaseModel):
@@ -43,10 +42,8 @@ def available(wm: WorkingMemory) -> list[tuple[str, object]]:
     return [(name, i) for i, name in enumerate(wm.action_names)]
 
 
-class LLMPolicy(Policy):
+class LLMPolicy(Policy[LLMPolicyOptions]):
     """See the module docstring."""
-
-    Options = LLMPolicyOptions
 
     @classmethod
     def check_config(cls, config: RunConfig) -> None:
@@ -54,42 +51,30 @@ class LLMPolicy(Policy):
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, LLMPolicyOptions)
-        self.opts = opts
-        spec = require_llm(ctx.llm, "policy 'llm'")
-        self.client = LLMClient(
-            spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name, tracer=ctx.tracer
-        )
-        self.lessons: list[str] = []
-        self.task = ""
+        self.llm = ComponentLLM(ctx, "policy 'llm'")
 
     async def begin_episode(self, episode: EpisodeStart) -> None:
         await super().begin_episode(episode)
-        self.task = episode.goal_text
-        self.lessons = await recall_lessons(self.ctx.memory, self.task, self.opts.lessons)
+        await self.llm.begin_episode(episode, self.options.lessons)
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
-        add_usage(summary.extra, self.client.usage)
-        self.client.usage = type(self.client.usage)()
+        self.llm.end_episode(summary)
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         actions = available(wm)
         native = dict(actions)
         try:
             answer = await rank_actions(
-                self.client,
+                self.llm.client,
                 wm.goal_text,
                 wm.percept.text,
                 [name for name, _ in actions],
-                k=self.opts.k,
-                lessons=self.lessons,
+                k=self.options.k,
+                lessons=self.llm.lessons,
                 feedback=[r.reason for r in wm.rejections],
             )
         except LLMError as exc:
-            if self.client.spec.on_failure == "stop":
-                raise
-            self.client.usage.fallbacks += 1
+            self.llm.fall_back(exc)
             order = self.rng.permutation(len(actions))
             return [
                 Candidate(

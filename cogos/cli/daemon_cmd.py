@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from cogos.cli.config_args import config_and_overrides
 from cogos.cli.errors import to_cli_error
 from cogos.errors import CogOSError
 
 
 @click.command()
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("overrides", nargs=-1)
+@config_and_overrides
 def daemon(config: Path, overrides: tuple[str, ...]) -> None:
     """Run the agents in CONFIG (see config/daemon.yaml) until SIGTERM or Ctrl-C.
 

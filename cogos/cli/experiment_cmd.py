@@ -9,21 +9,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cogos.cli.config_args import config_overrides_and_out, progress_bar
 from cogos.cli.errors import EXIT_RUNTIME, CLIError, to_cli_error
 from cogos.errors import CogOSError
 
 
 @click.command()
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("overrides", nargs=-1)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Experiment directory [default: runs/experiments/NAME-TIME].",
-)
+@config_overrides_and_out("Experiment directory [default: runs/experiments/NAME-TIME].")
 @click.option("--workers", type=int, default=None, help="Parallel runs [default: number of CPUs].")
 @click.option("--resume", is_flag=True, help="Skip runs that already finished in --out.")
 @click.option(
@@ -62,15 +55,7 @@ def experiment(
     if resume and out_dir is None:
         raise CLIError("--resume needs --out (the directory to resume)")
     pool = make_executor(executor, workers or os.cpu_count() or 1, ray_address)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = progress_bar(console)
     counts = {"done": 0, "failed": 0}
     total = len(spec.seeds) * len(cells(spec))
     with progress:

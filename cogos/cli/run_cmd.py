@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cogos.cli.config_args import config_overrides_and_out, progress_bar
 from cogos.cli.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CLIError, to_cli_error
 from cogos.errors import CogOSError, ConfigError
 
@@ -84,13 +84,8 @@ def print_summary(console: Console, m: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("overrides", nargs=-1)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Run directory for config.yaml, trace.jsonl, metrics.json [default: runs/NAME-TIME].",
+@config_overrides_and_out(
+    "Run directory for config.yaml, trace.jsonl, metrics.json [default: runs/NAME-TIME]."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-episode table.")
 def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: bool) -> None:
@@ -110,16 +105,7 @@ def run(config: Path, overrides: tuple[str, ...], out_dir: Path | None, quiet: b
     except CogOSError as exc:
         raise to_cli_error(exc) from None
     out = out_dir or default_out_dir(loaded)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=quiet,
-    )
+    progress = progress_bar(console, disable=quiet)
     finished: list[EpisodeSummary] = []
 
     with progress:

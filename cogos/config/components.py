@@ -9,7 +9,6 @@ any gymnasium env can be configured and checked the same way.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import typing
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from cogos.errors import ComponentNotFound, ConfigError, RegistryError
 from cogos.module import Module
 from cogos.policy import Policy
 from cogos.registry import Kind, get
+from memory.suggestions import close_matches, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ def _describe_error(err: Any, model: type[BaseModel]) -> str:
     if err["type"] == "extra_forbidden":
         name = str(err["loc"][-1])
         known = sorted(model.model_fields)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(close_matches(name, known, n=1))
         return f"unknown option{hint} (expected one of: {', '.join(known) or 'none'})"
     return f"{err['msg']} (got {err['input']!r})" if "input" in err else str(err["msg"])
 

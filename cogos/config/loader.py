@@ -7,7 +7,6 @@ CLI prints it on one line and exits with code 2.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from cogos.config.overrides import Override, apply_overrides, parse_override
 from cogos.config.schema import RunConfig
 from cogos.config.yaml_source import YamlSource, load_yaml, read_yaml
 from cogos.errors import ConfigError
+from memory.suggestions import close_matches, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,8 +116,7 @@ def _schema_message(err: Any, model: type[BaseModel]) -> str:
     if err["type"] == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         known = sorted(owner.model_fields) if owner else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(close_matches(str(loc[-1]), known, n=1))
         return f"unknown key {loc[-1]!r}{hint} (expected one of: {', '.join(known)})"
     if err["type"] == "missing":
         return "required key is missing"

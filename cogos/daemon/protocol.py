@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from cogos.errors import CogOSError
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Atom = Annotated[list[Name], Field(min_length=1, max_length=16)]
 """A ground atom as JSON: ``["open", "c0_0", "c0_1"]``; its arity is checked against what the
@@ -95,7 +97,7 @@ COMMANDS: dict[str, type[_Command]] = {
 }
 
 
-class CommandError(Exception):
+class CommandError(CogOSError):
     """A command that cannot be carried out; becomes an error reply."""
 
     def __init__(self, kind: str, message: str) -> None:
@@ -120,7 +122,7 @@ MAX_NUMBER_CHARS = 64
 digits) is never reached, nor its quadratic time."""
 
 
-class _Limit(ValueError):
+class _Limit(CogOSError, ValueError):
     """A payload past the decoder's limits (``bad_json``)."""
 
 
@@ -293,7 +295,7 @@ MAX_TOPIC_BYTES = 65_535
 """MQTT's limit on a topic name."""
 
 
-class Unanswerable(Exception):
+class Unanswerable(CogOSError):
     """A request whose reply topic cannot be published to; dropped and counted."""
 
 

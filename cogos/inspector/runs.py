@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from cogos.errors import CogOSError
+
 _CYCLE = b'{"type":"cycle"'
 _MESSAGE = b'{"type":"message"'
 
@@ -78,7 +80,7 @@ def _parse(line: bytes, path: Path, number: int) -> dict[str, Any]:
     return value
 
 
-class TraceFormatError(ValueError):
+class TraceFormatError(CogOSError, ValueError):
     """A trace line that is not a JSON object (other than a torn last line)."""
 
 

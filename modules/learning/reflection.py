@@ -19,8 +19,8 @@ from cogos.module import Module, Phase
 from memory.cycle_records import CycleRecord
 from memory.working import WorkingMemory
 from modules.llm.client import LLMClient, LLMError
+from modules.llm.component_llm import ComponentLLM
 from modules.llm.lessons import store_lesson
-from modules.llm.usage import add_usage
 
 
 class ReflectOptions(BaseModel):
@@ -31,27 +31,19 @@ class ReflectOptions(BaseModel):
     use_llm: bool = True
 
 
-class ReflectionModule(Module):
+class ReflectionModule(Module[ReflectOptions]):
     """See the module docstring."""
 
-    Options = ReflectOptions
     phases: ClassVar = frozenset({Phase.LEARN})
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, ReflectOptions)
-        self.client: LLMClient | None = None
-        if opts.use_llm and ctx.llm is not None:
-            from modules.llm.chat import build_chat_model
-
-            self.client = LLMClient(
-                ctx.llm,
-                build_chat_model(ctx.llm),
-                bus=ctx.bus,
-                source=ctx.name,
-                tracer=ctx.tracer,
-            )
+        # no model configured: the lesson is a plain record of the outcome (not an error)
+        self.llm = (
+            ComponentLLM(ctx, f"module {ctx.name!r}")
+            if self.options.use_llm and ctx.llm is not None
+            else None
+        )
         self.steps: list[str] = []
         self.task = ""
         self.episode_id = ""
@@ -72,14 +64,12 @@ class ReflectionModule(Module):
             else f"failed after {summary.steps} steps"
         )
         lesson = f"Task '{self.task}': {outcome}."
-        if self.client is not None:
+        if self.llm is not None:
             try:
-                answer = await _reflect(self.client, self.task, outcome, self.steps)
-                lesson = answer
+                lesson = await _reflect(self.llm.client, self.task, outcome, self.steps)
             except LLMError as exc:
                 self.ctx.logger.warning("no lesson from the model: %s", exc)
-            add_usage(summary.extra, self.client.usage)
-            self.client.usage = type(self.client.usage)()
+            self.llm.end_episode(summary)
         await store_lesson(
             self.ctx.memory, self.task, lesson, success=summary.success, episode=self.episode_id
         )

@@ -26,12 +26,11 @@ from cogos.errors import ConfigError
 from cogos.module import Module, Phase
 from memory.cycle_records import Atom, Candidate
 from memory.working import WorkingMemory
-from modules.llm.chat import build_chat_model, preflight, require_llm
-from modules.llm.client import LLMClient, LLMError
-from modules.llm.lessons import recall_lessons
-from modules.llm.reasoning import decompose, translate_goal
+from modules.llm.chat import preflight
+from modules.llm.client import LLMError
+from modules.llm.component_llm import ComponentLLM
+from modules.llm.reasoning import GOAL, SUBGOALS, AtomSetsQuestion, ask_atom_sets
 from modules.llm.schemas import atom_schema
-from modules.llm.usage import add_usage
 from modules.llm.world import world_objects
 from modules.planning.domain import DomainError, load_domain
 from modules.planning.planner_module import ADAPTERS, make_adapter
@@ -51,10 +50,9 @@ class GoalOptions(BaseModel):
     )
 
 
-class GoalModule(Module):
+class GoalModule(Module[GoalOptions]):
     """See the module docstring."""
 
-    Options = GoalOptions
     phases: ClassVar = frozenset({Phase.PROPOSE})
 
     @classmethod
@@ -63,50 +61,41 @@ class GoalModule(Module):
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, GoalOptions)
-        self.opts = opts
-        spec = require_llm(ctx.llm, f"module {ctx.name!r}")
         try:
-            self.domain = load_domain(opts.domain)
+            self.domain = load_domain(self.options.domain)
         except DomainError as exc:
             raise ConfigError(str(exc), key=f"module {ctx.name}.options.domain") from exc
         signatures = self.domain.goal_signatures()
-        unknown = sorted(set(opts.predicates or ()) - set(self.domain.signatures))
+        unknown = sorted(set(self.options.predicates or ()) - set(self.domain.signatures))
         if unknown:
             raise ConfigError(
                 f"no predicate {', '.join(map(repr, unknown))} in domain {self.domain.name!r} "
                 f"(it has: {', '.join(sorted(self.domain.signatures))})",
                 key=f"module {ctx.name}.options.predicates",
             )
-        if opts.predicates is not None:
-            signatures = {p: self.domain.signatures[p] for p in opts.predicates}
+        if self.options.predicates is not None:
+            signatures = {p: self.domain.signatures[p] for p in self.options.predicates}
         self.signatures = signatures
         self.predicates = {p: len(sig) for p, sig in signatures.items()}
-        self.client = LLMClient(
-            spec, build_chat_model(spec), bus=ctx.bus, source=ctx.name, tracer=ctx.tracer
-        )
+        self.llm = ComponentLLM(ctx, f"module {ctx.name!r}")
         # the planner's adapter for this domain types the episode's objects (no adapter: a
         # domain given as a file, whose objects come untyped from the facts)
-        self.adapter = make_adapter(opts.domain) if opts.domain in ADAPTERS else None
+        self.adapter = (
+            make_adapter(self.options.domain) if self.options.domain in ADAPTERS else None
+        )
         self._reset()
 
     def _reset(self) -> None:
         self.subgoals: list[frozenset[Atom]] = []
         self.translated = False
-        self.task = ""
         self.feedback: list[str] = []
-        self.lessons: list[str] = []
 
     async def begin_episode(self, episode: EpisodeStart) -> None:
         self._reset()
-        self.task = episode.goal_text
-        # lessons are written at episode ends: one recall serves every translation in this one
-        self.lessons = await recall_lessons(self.ctx.memory, self.task, self.opts.lessons)
+        await self.llm.begin_episode(episode, self.options.lessons)
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
-        add_usage(summary.extra, self.client.usage)
-        self.client.usage = type(self.client.usage)()
+        self.llm.end_episode(summary)
 
     async def propose(self, wm: WorkingMemory) -> Sequence[Candidate]:
         rejected = [r.reason for r in wm.rejections]
@@ -116,35 +105,22 @@ class GoalModule(Module):
         self.feedback.extend(rejected)
         objects = self._objects(wm)
         atom = atom_schema(self.signatures, objects, self.domain.subtypes)
-        lessons = self.lessons
+        # the goal is one set of atoms, subgoals several: the answer itself is not used here
+        question: AtomSetsQuestion[Any] = GOAL if self.options.mode == "goal" else SUBGOALS
         try:
-            if self.opts.mode == "goal":
-                goal, _ = await translate_goal(
-                    self.client,
-                    self.task,
-                    self.predicates,
-                    objects,
-                    lessons=lessons,
-                    feedback=self.feedback,
-                    atom=atom,
-                    signatures=self.signatures,
-                )
-                self.subgoals = [goal]
-            else:
-                self.subgoals, _ = await decompose(
-                    self.client,
-                    self.task,
-                    self.predicates,
-                    objects,
-                    lessons=lessons,
-                    feedback=self.feedback,
-                    atom=atom,
-                    signatures=self.signatures,
-                )
+            self.subgoals, _ = await ask_atom_sets(
+                question,
+                self.llm.client,
+                self.llm.task,
+                self.predicates,
+                objects,
+                lessons=self.llm.lessons,
+                feedback=self.feedback,
+                atom=atom,
+                signatures=self.signatures,
+            )
         except LLMError as exc:
-            if self.client.spec.on_failure == "stop":
-                raise
-            self.client.usage.fallbacks += 1
+            self.llm.fall_back(exc)
             # no goal from the model: do not fall back to the task's own goal facts, which an
             # LLM+P evaluation must not see; the planner then has only what the agent perceives
             wm.goal_facts = frozenset()

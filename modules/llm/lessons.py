@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from cogos.long_term_memory import LongTermMemory
 from memory.entries import Entry
-from memory.memory_os import MemoryOS
 
 LESSON_KEY = "lesson"
 
@@ -17,7 +17,7 @@ async def recall_lessons(memory: Any, task: str, k: int = 3) -> list[str]:
     Those from the same task come first, newest first, then lessons from similar tasks (bm25
     over the lesson texts).
     """
-    if not isinstance(memory, MemoryOS) or not task or k <= 0:
+    if not isinstance(memory, LongTermMemory) or not task or k <= 0:
         return []
     same = await asyncio.to_thread(memory.recent, k, {"kind": "fact", LESSON_KEY: 1, "task": task})
     lessons = [item.text for item in same]
@@ -32,7 +32,7 @@ async def recall_lessons(memory: Any, task: str, k: int = 3) -> list[str]:
 async def store_lesson(
     memory: Any, task: str, lesson: str, *, success: bool, episode: str
 ) -> int | None:
-    if not isinstance(memory, MemoryOS):
+    if not isinstance(memory, LongTermMemory):
         return None
     entry = Entry(
         "fact",

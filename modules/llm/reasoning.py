@@ -1,7 +1,8 @@
 """The reasoning steps, each a prompt file plus a schema plus a check against the world.
 
 * :func:`translate_goal`: task text -> PDDL goal atoms (LLM+P, Liu et al. 2023);
-* :func:`decompose`: task text -> ordered subgoals, each reached by the planner;
+* :func:`decompose`: task text -> ordered subgoals, each reached by the planner (both through
+  :func:`ask_atom_sets`, which asks either question and checks the atoms the same way);
 * :func:`rank_actions`: percept + admissible actions -> scored candidates;
 * :func:`reflect`: a finished episode -> a one-sentence lesson.
 
@@ -12,7 +13,11 @@ asks again. ``feedback`` carries a planner's verdict on an earlier answer into t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
 
 from memory.cycle_records import Atom
 from modules.llm.client import Answer, LLMClient
@@ -75,6 +80,76 @@ def check_atoms(
     return None
 
 
+A = TypeVar("A", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class AtomSetsQuestion(Generic[A]):
+    """A question answered with sets of ground atoms: the goal (one set) or subgoals (in order).
+
+    Both are asked, checked and read the same way (see :func:`ask_atom_sets`); they differ only
+    in the prompt, the answer's shape and its JSON schema.
+    """
+
+    prompt: str
+    """The prompt file, also the answer's name in the usage counts and the spans."""
+    answer: type[A]
+    atom_sets: Callable[[A], Sequence[Sequence[Sequence[str]]]]
+    """The answer's sets of atoms, in order."""
+    json_schema: Callable[[JsonSchema], JsonSchema]
+    """The answer's schema, given the schema of one atom."""
+
+
+GOAL = AtomSetsQuestion("goal", GoalAnswer, lambda a: [a.goal], goal_schema)
+SUBGOALS = AtomSetsQuestion("subgoals", SubgoalAnswer, lambda a: a.subgoals, subgoal_schema)
+
+
+async def ask_atom_sets(
+    question: AtomSetsQuestion[A],
+    client: LLMClient,
+    task: str,
+    predicates: Mapping[str, int],
+    objects: Mapping[str, str],
+    *,
+    lessons: Sequence[str] = (),
+    feedback: Sequence[str] = (),
+    atom: JsonSchema | None = None,
+    signatures: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[list[frozenset[Atom]], Answer[A]]:
+    """The task's ``question`` answered as sets of ground atoms, each checked against the world.
+
+    ``atom`` (from :func:`~modules.llm.schemas.atom_schema`) constrains providers that can;
+    ``signatures`` show each predicate's argument types in the prompt.
+    """
+    preds, objs = _listing(predicates, objects, signatures)
+    system, user = render(
+        question.prompt,
+        task=task,
+        predicates=preds,
+        objects=objs,
+        lessons=section("Lessons from earlier episodes", list(lessons)),
+        feedback=section("Earlier answers were rejected", list(feedback)),
+    )
+
+    def check(answer: A) -> str | None:
+        for atoms in question.atom_sets(answer):
+            problem = check_atoms(atoms, predicates, objects)
+            if problem:
+                return problem
+        return None
+
+    answer = await client.ask(
+        system,
+        user,
+        question.answer,
+        check=check,
+        what=question.prompt,
+        json_schema=question.json_schema(atom) if atom is not None else None,
+    )
+    sets = [frozenset(tuple(a) for a in atoms) for atoms in question.atom_sets(answer.value)]
+    return sets, answer
+
+
 async def translate_goal(
     client: LLMClient,
     task: str,
@@ -86,29 +161,19 @@ async def translate_goal(
     atom: JsonSchema | None = None,
     signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[frozenset[Atom], Answer[GoalAnswer]]:
-    """The task's goal as ground atoms, checked against the world.
-
-    ``atom`` (from :func:`~modules.llm.schemas.atom_schema`) constrains providers that can;
-    ``signatures`` show each predicate's argument types in the prompt.
-    """
-    preds, objs = _listing(predicates, objects, signatures)
-    system, user = render(
-        "goal",
-        task=task,
-        predicates=preds,
-        objects=objs,
-        lessons=section("Lessons from earlier episodes", list(lessons)),
-        feedback=section("Earlier answers were rejected", list(feedback)),
+    """The task's goal as ground atoms, checked against the world (see :func:`ask_atom_sets`)."""
+    (goal,), answer = await ask_atom_sets(
+        GOAL,
+        client,
+        task,
+        predicates,
+        objects,
+        lessons=lessons,
+        feedback=feedback,
+        atom=atom,
+        signatures=signatures,
     )
-    answer = await client.ask(
-        system,
-        user,
-        GoalAnswer,
-        check=lambda a: check_atoms(a.goal, predicates, objects),
-        what="goal",
-        json_schema=goal_schema(atom) if atom is not None else None,
-    )
-    return frozenset(tuple(a) for a in answer.value.goal), answer
+    return goal, answer
 
 
 async def decompose(
@@ -122,32 +187,18 @@ async def decompose(
     atom: JsonSchema | None = None,
     signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[frozenset[Atom]], Answer[SubgoalAnswer]]:
-    preds, objs = _listing(predicates, objects, signatures)
-    system, user = render(
-        "subgoals",
-        task=task,
-        predicates=preds,
-        objects=objs,
-        lessons=section("Lessons from earlier episodes", list(lessons)),
-        feedback=section("Earlier answers were rejected", list(feedback)),
+    """The task as ordered subgoals, each checked against the world (see :func:`ask_atom_sets`)."""
+    return await ask_atom_sets(
+        SUBGOALS,
+        client,
+        task,
+        predicates,
+        objects,
+        lessons=lessons,
+        feedback=feedback,
+        atom=atom,
+        signatures=signatures,
     )
-
-    def check(answer: SubgoalAnswer) -> str | None:
-        for sub in answer.subgoals:
-            problem = check_atoms(sub, predicates, objects)
-            if problem:
-                return problem
-        return None
-
-    answer = await client.ask(
-        system,
-        user,
-        SubgoalAnswer,
-        check=check,
-        what="subgoals",
-        json_schema=subgoal_schema(atom) if atom is not None else None,
-    )
-    return [frozenset(tuple(a) for a in sub) for sub in answer.value.subgoals], answer
 
 
 async def rank_actions(

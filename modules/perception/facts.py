@@ -31,18 +31,17 @@ class FactPerceptionOptions(BaseModel):
     text: bool = Field(default=True, description="keep the environment's text description")
 
 
-class FactPerception(Module):
+class FactPerception(Module[FactPerceptionOptions]):
     """Observation facts and text -> :class:`~memory.cycle_records.Percept`."""
 
-    Options = FactPerceptionOptions
     phases: ClassVar = frozenset({Phase.PERCEIVE})
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, FactPerceptionOptions)
-        self._keep = frozenset(opts.predicates) if opts.predicates is not None else None
-        self._text = opts.text
+        self._keep = (
+            frozenset(self.options.predicates) if self.options.predicates is not None else None
+        )
+        self._text = self.options.text
 
     async def perceive(self, observation: Observation, wm: WorkingMemory) -> Percept:
         facts = observation.facts

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from cogos.long_term_memory import LongTermMemory
 from memory.entries import Entry
-from memory.memory_os import MemoryOS
 from modules.planning.results import GroundAction
 
 
 class PlanCache:
     """An LRU of plans, backed by procedural memory when a memory OS is given."""
 
-    def __init__(self, size: int = 1024, memory: MemoryOS | None = None) -> None:
+    def __init__(self, size: int = 1024, memory: LongTermMemory | None = None) -> None:
         self.size = size
         self.memory = memory
         self._plans: OrderedDict[str, tuple[GroundAction, ...]] = OrderedDict()

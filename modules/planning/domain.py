@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cogos.errors import CogOSError
 from memory.cycle_records import Atom
 from modules.planning.pddl_errors import check_requirements, explain
 from modules.planning.pddl_reader import parse
@@ -35,7 +36,7 @@ _GROUND_CACHE = 1 << 16
 """Ground steps a domain remembers (a 31x31 grid has 3,600 moves)."""
 
 
-class DomainError(ValueError):
+class DomainError(CogOSError, ValueError):
     """A domain that cannot be used: says which file and what is unsupported or malformed."""
 
 

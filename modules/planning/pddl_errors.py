@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from cogos.errors import CogOSError
+
 REQUIREMENTS = frozenset(
     {
         ":strips",
@@ -54,7 +56,7 @@ _REWORDED = [
 ]
 
 
-class PDDLInputError(ValueError):
+class PDDLInputError(CogOSError, ValueError):
     """A PDDL text that cannot be used, with where (``line``, ``column``: 1-based) and what."""
 
     def __init__(self, what: str, line: int | None = None, column: int | None = None) -> None:

@@ -37,7 +37,6 @@ from cogos.errors import ConfigError
 from cogos.module import Module, Phase
 from cogos.registry import import_target
 from memory.cycle_records import Atom, Candidate
-from memory.memory_os import MemoryOS
 from memory.working import WorkingMemory
 from modules.planning.adapters.base import DomainAdapter, PlanningState
 from modules.planning.cache import PlanCache
@@ -90,10 +89,9 @@ def make_adapter(name: str) -> DomainAdapter:
     return adapter
 
 
-class PlannerModule(Module):
+class PlannerModule(Module[PlannerOptions]):
     """See the module docstring."""
 
-    Options = PlannerOptions
     phases: ClassVar = frozenset({Phase.PROPOSE})
 
     @classmethod
@@ -111,20 +109,16 @@ class PlannerModule(Module):
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, PlannerOptions)
-        if opts.engine not in ENGINES:
+        if self.options.engine not in ENGINES:
             raise ConfigError(
-                f"unknown engine {opts.engine!r}; expected one of {', '.join(ENGINES)}"
+                f"unknown engine {self.options.engine!r}; expected one of {', '.join(ENGINES)}"
             )
-        self.opts = opts
-        self.adapter: DomainAdapter = make_adapter(opts.domain)
+        self.adapter: DomainAdapter = make_adapter(self.options.domain)
         try:
             self.domain: Domain = load_domain(self.adapter.domain)
         except DomainError as exc:
             raise ConfigError(str(exc)) from exc
-        memory = ctx.memory if isinstance(ctx.memory, MemoryOS) else None
-        self.cache = PlanCache(opts.cache_size, memory) if opts.cache else None
+        self.cache = PlanCache(self.options.cache_size, ctx.memory) if self.options.cache else None
         self.worker = PlannerWorker()
         self.plan: list[GroundAction] = []
         self.expected: frozenset[Atom] = frozenset()
@@ -170,8 +164,8 @@ class PlannerModule(Module):
             self.plan = []
             self.stats["replans"] += 1
         if not self.plan:
-            if self.stats["replans"] > self.opts.max_replans:
-                self._note(wm, "gave_up", f"more than {self.opts.max_replans} replans")
+            if self.stats["replans"] > self.options.max_replans:
+                self._note(wm, "gave_up", f"more than {self.options.max_replans} replans")
                 return []
             solving = self._solve(planning)
             tracer = self.ctx.tracer
@@ -181,7 +175,7 @@ class PlannerModule(Module):
                     solving,
                     planning,
                     domain=self.domain.name,
-                    engine=self.opts.engine,
+                    engine=self.options.engine,
                     stats=self.stats,
                 )
             result = await solving
@@ -216,14 +210,14 @@ class PlannerModule(Module):
         return self.domain.first_inapplicable(planning.state, tuple(self.plan)) is None
 
     async def _solve(self, planning: PlanningState) -> PlanResult:
-        direct = self.adapter.search(planning) if self.opts.direct_search else None
+        direct = self.adapter.search(planning) if self.options.direct_search else None
         if direct is not None:
             self.stats["searches"] += 1
             if direct.plan is None:
                 self.stats["failures"] += 1
                 return direct
-            if not self.opts.validate_plans or self._valid(planning, direct.plan):
-                return replace(direct, validated=self.opts.validate_plans)
+            if not self.options.validate_plans or self._valid(planning, direct.plan):
+                return replace(direct, validated=self.options.validate_plans)
             self.stats["failures"] += 1  # an adapter's bug: the engine decides instead
         key = planning.key(self.domain.name)
         failed = self._failed.get(key)
@@ -237,7 +231,7 @@ class PlannerModule(Module):
                 return PlanResult(
                     PlanStatus.SOLVED,
                     plan,
-                    self.opts.engine,
+                    self.options.engine,
                     time.perf_counter() - started,
                     cached=True,
                     validated=True,
@@ -250,7 +244,7 @@ class PlannerModule(Module):
         )
         self.stats["solves"] += 1
         result = await self.worker.asolve(
-            request, self.opts.engine, self.opts.timeout, validate=self.opts.validate_plans
+            request, self.options.engine, self.options.timeout, validate=self.options.validate_plans
         )
         if result.status is PlanStatus.TIMEOUT:
             self.stats["timeouts"] += 1

@@ -52,17 +52,14 @@ def context_signature(facts: Sequence[Atom]) -> str:
     return hashlib.blake2b(blob, digest_size=10).hexdigest()
 
 
-class MemoryRetrieval(Module):
+class MemoryRetrieval(Module[MemoryRetrievalOptions]):
     """See the module docstring."""
 
-    Options = MemoryRetrievalOptions
     phases: ClassVar = frozenset({Phase.RETRIEVE, Phase.LEARN})
 
     def __init__(self, ctx: ComponentContext) -> None:
         super().__init__(ctx)
-        opts = self.options
-        assert isinstance(opts, MemoryRetrievalOptions)
-        self.opts = opts
+        # the memory OS itself, not any LongTermMemory: consolidation is its own (consolidate)
         self.memory: MemoryOS | None = ctx.memory if isinstance(ctx.memory, MemoryOS) else None
         self.context: str | None = None
         self.episode_id = ""
@@ -83,13 +80,13 @@ class MemoryRetrieval(Module):
         if self.context is None:
             self.context = context_signature(wm.percept.sorted_facts())
             wm.notes["memory.context"] = self.context
-            if self.opts.knowledge:
+            if self.options.knowledge:
                 known = await asyncio.to_thread(memory.knowledge, self.context)
                 items.extend(_as_retrieved(item.kind, item) for item in known)
-        if self.opts.search and wm.cycle % self.opts.every == 0:
+        if self.options.search and wm.cycle % self.options.every == 0:
             query = " ".join(p for p in (wm.goal_text, wm.percept.text) if p)
             if query:
-                hits = await memory.asearch(query, self.opts.k, touch=True)
+                hits = await memory.asearch(query, self.options.k, touch=True)
                 items.extend(
                     RetrievedItem(h.item.kind, h.item.text, h.score, "search", str(h.item.id))
                     for h in hits
@@ -102,14 +99,14 @@ class MemoryRetrieval(Module):
 
     async def end_episode(self, summary: EpisodeSummary) -> None:
         memory = self.memory
-        if memory is None or not self.opts.consolidate or self.context is None:
+        if memory is None or not self.options.consolidate or self.context is None:
             return
         result = await asyncio.to_thread(
             memory.consolidate,
             self.episode_id,
             context=self.context,
-            keep=self.opts.keep,
-            drop=self.opts.drop,
+            keep=self.options.keep,
+            drop=self.options.drop,
             success=summary.success,
             actions=self._actions,
             goal=self.goal,

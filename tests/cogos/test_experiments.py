@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_grid_expansion_and_run_directories(tmp_path: Path, repo_root: Path) -> 
 
 def test_experiment_runs_records_and_summarises(tmp_path: Path, repo_root: Path) -> None:
     spec, base = load_experiment(write(tmp_path, repo_root))
-    seen = []
+    seen: list[dict[str, Any]] = []
     result = run_experiment(spec, base, tmp_path / "out", LocalExecutor(2), on_run=seen.append)
     assert len(seen) == 4 and result.failed == 0
     with (tmp_path / "out" / "results.csv").open() as f:

@@ -32,7 +32,7 @@ def test_an_atom_that_does_not_fit_is_refused_with_its_place(
     atoms: list[list[object]], problem: str
 ) -> None:
     with pytest.raises(FactError) as caught:
-        GRID.check(atoms)  # type: ignore[arg-type]
+        GRID.check(atoms)
     assert str(caught.value).startswith(problem)
 
 

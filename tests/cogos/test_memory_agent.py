@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from cogos import load_config
 from cogos.runner import run
@@ -13,7 +14,7 @@ from memory.memory_os import MemoryOS
 
 def maze_run(
     repo: Path, out: Path, memory: Path | None, episodes: int, seed: int = 7
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     overrides = [f"episodes={episodes}", f"env.options.maze_seed={seed}"]
     overrides.append(f"memory.path={memory}" if memory else "memory.path=null")
     result = run(load_config(repo / "config" / "maze_memory.yaml", overrides), out)
@@ -68,7 +69,7 @@ def test_every_cycle_is_one_event_with_its_decision(repo_root: Path, tmp_path: P
     summaries = maze_run(repo_root, tmp_path / "run", tmp_path / "mem", episodes=2, seed=3)
     with MemoryOS.open(tmp_path / "mem") as memory:
         events = memory.recent(10_000, {"kind": "event"})
-        assert len(events) == sum(int(s["cycles"]) for s in summaries)  # type: ignore[call-overload]
+        assert len(events) == sum(int(s["cycles"]) for s in summaries)
         episodes = {e.episode for e in events}
         assert len(episodes) == 2
         some = events[len(events) // 2]
