@@ -3,7 +3,8 @@
     python bench/inspector.py [--quick] [--run RUN_DIR] [--items N]
 
 Everything goes through the real server (uvicorn on a free port) and a plain HTTP client, as a
-browser would ask, and is set beside the raw library doing the least the same answer needs:
+browser would ask, and is set beside the raw library doing the least the same answer needs
+(figures on the last line: one JSON object):
 
 * ``open_run``: a cold start on a 20-episode maze run (``config/maze.yaml``, made first unless
   ``--run`` names one): build the workspace, then fetch the run's episode table, episode 3's

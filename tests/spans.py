@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -30,6 +30,11 @@ def in_memory() -> tuple[Telemetry, InMemorySpanExporter]:
 
     exporter = InMemorySpanExporter()
     return Telemetry(exporter, batch=False), exporter
+
+
+def attrs(span: ReadableSpan) -> dict[str, Any]:
+    """A span's attributes as a plain dict (empty for a span without any)."""
+    return dict(span.attributes or {})
 
 
 def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:

@@ -1,17 +1,23 @@
-"""Every benchmark script starts: its imports resolve to our packages, not to its neighbours.
+"""Every benchmark script starts, says what it measures, and prints its figures as JSON.
 
 Run as ``python bench/<script>.py``, a script sees bench/ first on ``sys.path``: a script named
 like one of our packages would stand in for it, so none is. ``--help`` imports everything a
-script imports at the top, and runs nothing else.
+script imports at the top, and runs nothing else. Each script's docstring opens with what it
+measures and shows how to run it, ``--quick`` included; the fast ones are run with ``--quick``,
+and their last line must be one JSON object with the figures their docstrings name, ratios
+against the raw library among them (their values are not judged: no speed is asserted).
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import math
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +53,96 @@ def test_script_starts(script: str, tmp_path: Path) -> None:
         pytest.skip(f"{script} needs {missing.group(1)} (an optional extra)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "usage:" in proc.stdout
+    assert "--quick" in proc.stdout, "every script has a quick mode (CI smoke)"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_says_what_it_measures_and_how_to_run_it(script: str) -> None:
+    tree = ast.parse((ROOT / "bench" / script).read_text(encoding="utf-8"))
+    doc = ast.get_docstring(tree)
+    assert doc, f"{script} has no module docstring"
+    summary, *rest = doc.splitlines()
+    assert summary.endswith(".") and len(summary) <= 100, "a one-line summary: what it measures"
+    assert rest and rest[0] == "", "a blank line after the summary"
+    usage = [line.strip() for line in rest if line.strip().startswith(f"python bench/{script}")]
+    assert usage, f"no 'python bench/{script} ...' line"
+    assert any("--quick" in line for line in usage), usage
+    assert re.search(r"last (stdout )?(JSON )?line", doc, re.IGNORECASE) and "JSON" in doc, (
+        "the docstring says the figures are on the last line, as JSON"
+    )
+
+
+QUICK = {
+    "cycle.py": (
+        [],
+        {
+            "cycles_per_s",
+            "cycles_per_s_traced",
+            "env_steps_per_s",
+            "cycle_vs_env_ratio",
+            "trivial_handler.bus_overhead_ratio",
+            "tracer_handler.bus_overhead_ratio",
+        },
+    ),
+    "startup.py": (
+        [],
+        {
+            "python_start_s",
+            "help_s",
+            "import_cogos_s",
+            "import_runtime_s",
+            "plan_s",
+            "raw_plan_s",
+            "help_over_python_start",
+            "ratio_plan_over_raw",
+        },
+    ),
+    "inspector.py": (
+        ["--items", "2000"],
+        {
+            "open_run.open_best_s",
+            "open_run.raw_read_trace_s",
+            "open_run.ratio_open_over_raw_read",
+            "memory_search.search_p50_ms",
+            "memory_search.raw_p50_ms",
+            "memory_search.ratio_p50_over_raw",
+        },
+    ),
+}
+"""The scripts that run in seconds with ``--quick``: their arguments, and the figures (dotted:
+nested) their last JSON line must hold, each a positive number. About 25 s for the three."""
+
+
+def figure(result: dict[str, Any], dotted: str) -> Any:
+    value: Any = result
+    for part in dotted.split("."):
+        assert isinstance(value, dict) and part in value, f"no {dotted!r} in {result}"
+        value = value[part]
+    return value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(QUICK))
+def test_quick_run_prints_its_figures_as_one_json_object(script: str, tmp_path: Path) -> None:
+    extra, figures = QUICK[script]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick", *extra],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert isinstance(result, dict), last
+    assert result["bench"] == script.removesuffix(".py") and result["quick"] is True, result
+    for name in sorted(figures):
+        value = figure(result, name)
+        assert isinstance(value, int | float) and not isinstance(value, bool), (name, value)
+        assert math.isfinite(value) and value > 0, (name, value)
+    assert any("ratio" in name for name in figures), "set beside the raw library"
 
 
 @requires_extra("llm", "langchain_core", "tenacity", "tqdm")

@@ -26,9 +26,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiomqtt
 import pytest
@@ -171,7 +171,7 @@ class TcpProxy:
         """Each live connection: its client's side and the upstream side."""
         self._handlers: set[asyncio.Task[Any]] = set()
 
-    async def __aenter__(self) -> TcpProxy:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -449,9 +449,9 @@ class Client:
                 correlation = getattr(props, "CorrelationData", None)
                 future = self._futures.pop(correlation, None) if correlation else None
                 if future is not None and not future.done():
-                    future.set_result(json.loads(message.payload))  # type: ignore[arg-type]
+                    future.set_result(json.loads(message.payload))
                 else:
-                    self.stray_replies.append(message.payload)  # type: ignore[arg-type]
+                    self.stray_replies.append(message.payload)
                 continue
             for pattern, queue in self._watches:
                 if message.topic.matches(pattern):
@@ -467,21 +467,37 @@ class Client:
         await self.mqtt.subscribe(pattern, qos=1)
         return queue
 
-    async def request(
-        self, topic: str, payload: bytes | dict[str, Any] | None = None, *, timeout: float = 10.0
-    ) -> dict[str, Any]:
-        """Publish at QoS 1 with a response topic and correlation data; the reply's JSON."""
+    async def send(
+        self, topic: str, payload: bytes | dict[str, Any] | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
+        """Publish at QoS 1 with a response topic and correlation data; the reply, to come.
+
+        Returns once the broker has acknowledged the message (so a message published after it
+        reaches the broker after it), with the future of its reply, not awaited.
+        """
         body = payload if isinstance(payload, bytes) else json.dumps(payload or {}).encode()
         correlation = f"{self.identifier}:{next(self._ids)}".encode()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._futures[correlation] = future
+        future.add_done_callback(lambda _: self._futures.pop(correlation, None))
         try:
             await self.mqtt.publish(
                 topic, body, qos=1, properties=request_properties(self.reply_topic, correlation)
             )
+        except BaseException:
+            future.cancel()
+            raise
+        return future
+
+    async def request(
+        self, topic: str, payload: bytes | dict[str, Any] | None = None, *, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Publish at QoS 1 with a response topic and correlation data; the reply's JSON."""
+        future = await self.send(topic, payload)
+        try:
             return await asyncio.wait_for(future, timeout)
         finally:
-            self._futures.pop(correlation, None)
+            future.cancel()  # (done already, unless it timed out)
 
     async def command(
         self,
@@ -596,7 +612,7 @@ async def retained(port: int, topics: list[str], *, timeout: float = 3.0) -> dic
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 async for message in client.messages:
-                    out[str(message.topic)] = json.loads(message.payload)  # type: ignore[arg-type]
+                    out[str(message.topic)] = json.loads(message.payload)
                     if len(out) == len(topics):
                         break
     return out
@@ -606,19 +622,56 @@ def drain(queue: asyncio.Queue[aiomqtt.Message]) -> list[dict[str, Any]]:
     """Every message waiting in ``queue``, decoded."""
     out = []
     while not queue.empty():
-        out.append(json.loads(queue.get_nowait().payload))  # type: ignore[arg-type]
+        out.append(json.loads(queue.get_nowait().payload))
     return out
 
 
 async def next_matching(
-    queue: asyncio.Queue[aiomqtt.Message], predicate: Any, timeout: float
+    queue: asyncio.Queue[aiomqtt.Message], predicate: Callable[[Any], bool], timeout: float
 ) -> dict[str, Any]:
     """The first message in ``queue`` whose JSON satisfies ``predicate``."""
     async with asyncio.timeout(timeout):
         while True:
-            body = json.loads((await queue.get()).payload)  # type: ignore[arg-type]
+            body = json.loads((await queue.get()).payload)
             if predicate(body):
                 return dict(body)
+
+
+async def settled(
+    client: Client, topic: str, queue: asyncio.Queue[aiomqtt.Message], timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Every message of ``queue`` that the broker took before this call, decoded.
+
+    ``client`` publishes a marker on ``topic`` (one that ``queue`` watches): the broker routes
+    it after everything it had taken before, and delivers it to the client behind them. What
+    comes before the marker is all there was, with no wait for stragglers on the clock.
+    """
+    marker = {"marker": uuid.uuid4().hex}
+    await client.mqtt.publish(topic, json.dumps(marker).encode(), qos=1)
+    out: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while (body := json.loads((await queue.get()).payload)) != marker:
+            out.append(body)
+    return out
+
+
+async def collect(
+    queue: asyncio.Queue[aiomqtt.Message], n: int, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """The next ``n`` messages of ``queue``, decoded, as they arrive.
+
+    For events that may trail what the test waited for (QoS 0 cycle events behind a QoS 1
+    reply): their number is known, so the test waits for them rather than for the clock.
+    ``timeout`` only bounds a wait for messages that never come.
+    """
+    out: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(out) < n:
+                out.append(json.loads((await queue.get()).payload))
+    except TimeoutError:
+        raise AssertionError(f"{len(out)} of {n} messages after {timeout} s: {out}") from None
+    return out
 
 
 LEVELS = ("DEBUG ", "INFO ", "WARNING ", "ERROR ", "CRITICAL ")

@@ -56,7 +56,7 @@ async def test_messages_taken_but_not_handled_come_again(broker: Mosquitto, fail
     release = asyncio.Event()
 
     async def on_message(message: aiomqtt.Message) -> None:
-        handled.append(bytes(message.payload))  # type: ignore[arg-type]
+        handled.append(bytes(message.payload))
         first_arrived.set()
         await release.wait()  # the daemon is busy with the first while the rest arrive
 
@@ -71,7 +71,9 @@ async def test_messages_taken_but_not_handled_come_again(broker: Mosquitto, fail
                 for i in range(5):
                     await sender.mqtt.publish("in/cmd", str(i).encode(), qos=1)  # PUBACKed
             await asyncio.wait_for(first_arrived.wait(), 10)
-            await asyncio.sleep(0.3)  # 1..4 reach the connection's client, behind 0
+            session = conn._client
+            assert session is not None
+            await until(lambda: len(session.messages) == 4, 10)  # 1..4 wait behind 0
             if failure == "network":
                 proxy.cut()
             else:
@@ -80,7 +82,7 @@ async def test_messages_taken_but_not_handled_come_again(broker: Mosquitto, fail
             # the daemon has something to say: the publisher finds the connection gone and
             # the session ends, with 1..4 still in the client's queue
             await conn.publish(Outgoing("out/event", b"{}", qos=1))
-            await asyncio.sleep(0.2)
+            await until(lambda: conn._client is not session, 10)  # that session has ended
             if failure != "network":
                 broker.start()
             release.set()

@@ -205,7 +205,7 @@ async def test_daemon_on_embedded_broker_survives_mqtt5_clients(
         await client.subscribe("replies/me", qos=1)
         await client.publish("t/ext/cmd/health", json.dumps({"reply_to": "replies/me"}), qos=1)
         async with asyncio.timeout(10):
-            reply = json.loads((await anext(aiter(client.messages))).payload)  # type: ignore[arg-type]
+            reply = json.loads((await anext(aiter(client.messages))).payload)
         assert reply == {"ok": True, "result": {"alive": True, "state": "external"}}
         # stopping with a 3.1.1 client still connected is clean too
         code, _ = daemon.terminate()

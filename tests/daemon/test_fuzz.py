@@ -188,7 +188,7 @@ class Fuzzer:
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             n = int(str(message.topic).rsplit("/", 1)[1])
-            self.replies.setdefault(n, []).append(json.loads(message.payload))  # type: ignore[arg-type]
+            self.replies.setdefault(n, []).append(json.loads(message.payload))
             self.arrived[n].set()
 
     async def _send(self, request: Request) -> tuple[int, bool]:

@@ -96,7 +96,7 @@ async def wait_online(client: Client, process: DaemonProcess, timeout: float = 3
                 raise AssertionError(f"the daemon exited:\n{process.stderr()[-3000:]}")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.25):
-                    body = json.loads((await status.get()).payload)  # type: ignore[arg-type]
+                    body = json.loads((await status.get()).payload)
                     if body.get("state") == "online" and body["since"] >= process.started_at:
                         return
 
@@ -583,7 +583,7 @@ async def test_tls_with_another_ca_ends_the_daemon_after_auth_attempts(
         await mqtt.subscribe("t/cogosd/status", qos=1)
         async with asyncio.timeout(30):
             async for message in mqtt.messages:
-                body = json.loads(message.payload)  # type: ignore[arg-type]
+                body = json.loads(message.payload)
                 if body.get("state") == "online" and body["since"] >= right.started_at:
                     break
     assert f"connected to mqtts://127.0.0.1:{broker.port}" in right.stderr()

@@ -104,7 +104,7 @@ def test_experiment_summary_plots_and_runs(client: TestClient) -> None:
     ],
 )
 def test_bad_requests_get_a_json_error(
-    client: TestClient, path: str, params: dict[str, object], status: int, message: str
+    client: TestClient, path: str, params: dict[str, str | int], status: int, message: str
 ) -> None:
     answer = client.get(path, params=params)
     assert answer.status_code == status

@@ -47,8 +47,13 @@ def page(critic_run: Path, memory_dir: Path) -> Iterator[tuple[Any, str, list[st
                 executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
             )
             tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+            def console(message: Any) -> None:
+                if message.type == "error":
+                    errors.append(message.text)
+
             tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            tab.on("console", console)
             yield tab, server.url, errors
             browser.close()
     finally:

@@ -111,6 +111,7 @@ def test_a_memory_held_by_a_running_process_is_refused_naming_it(
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=60)
+        assert holder.stdout is not None
         holder.stdout.close()
     view = MemoryView(memory_dir, "m")  # once it is closed, the memory opens
     view.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import threading
 from pathlib import Path
 
@@ -19,7 +20,6 @@ import pytest
 from memory.entries import Entry
 from memory.errors import MemoryOSError
 from memory.memory_os import MemoryOS
-from memory.wal import log as wal_log
 
 DIM = 8
 
@@ -70,7 +70,7 @@ def test_writers_on_many_event_loops_all_complete(tmp_path: Path, window_ms: flo
 def test_a_write_reported_failed_is_not_in_the_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_fdatasync = wal_log.os.fdatasync
+    real_fdatasync = os.fdatasync  # what the log calls (as os.fdatasync)
     failing = {"on": False}
 
     def fdatasync(fd: int) -> None:
@@ -78,7 +78,7 @@ def test_a_write_reported_failed_is_not_in_the_memory(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fdatasync(fd)
 
-    monkeypatch.setattr(wal_log.os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
 
     async def write(memory: MemoryOS, text: str) -> int:
         return await memory.aremember(Entry("text", text=text, vector=vec(len(text))))

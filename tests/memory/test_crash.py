@@ -108,6 +108,7 @@ def kill_loop(
         if mode != "start":
             wait_for(read_end, values, mode)
         time.sleep(rng.uniform(0.0, 0.2))
+        assert proc.pid is not None
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         assert proc.exitcode == -signal.SIGKILL

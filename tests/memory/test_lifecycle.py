@@ -1,7 +1,6 @@
 """The memory lifecycle: validity intervals and "as of", TTL, eviction by heat, consolidation.
 Every step goes through the log, so each test also checks it survives a restart."""
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -58,20 +57,20 @@ def test_forget_is_a_soft_delete_with_as_of(tmp_path: Path) -> None:
 
 
 def test_ttl_expiry_and_compaction(tmp_path: Path) -> None:
-    """Validity is given in the entries' own times, so that nothing waits on the clock: the
-    short-lived entry was valid from now-10 to now-5, the lasting one from now-9 on."""
-    now = time.time()
+    """Every time is given, none read from the clock: the short-lived entry was valid from t0 to
+    t0+5, the lasting one from t0+1 on, and compaction is asked "as if" at t0+10 (expired 5 s
+    ago, within the 10 s retention) and at t0+70 (past it). A query with no "as of" asks about
+    the real now, which is long after t0 (1970): the short-lived entry has expired by then."""
+    t0 = 1_000_000.0
     with open_mem(tmp_path, lifecycle=LifecycleConfig(expired_retention=10)) as m:
-        short = m.remember(
-            Entry("text", text="the oven is on", time=now - 10, ttl=5, vector=vec(1))
-        )
-        lasting = m.remember(Entry("text", text="the house is blue", time=now - 9, vector=vec(2)))
-        assert {i.id for i in m.recent(10, {"as_of": now - 7})} == {short, lasting}
+        short = m.remember(Entry("text", text="the oven is on", time=t0, ttl=5, vector=vec(1)))
+        lasting = m.remember(Entry("text", text="the house is blue", time=t0 + 1, vector=vec(2)))
+        assert {i.id for i in m.recent(10, {"as_of": t0 + 3})} == {short, lasting}
         assert [i.id for i in m.recent(10)] == [lasting]
         assert short not in [h.item.id for h in m.search(vec(1), k=5)]
-        assert [i.id for i in m.recent(10, {"as_of": now - 6})] == [lasting, short]
-        assert m.compact()["expired"] == 0, "within retention: kept for 'as of' queries"
-        result = m.compact(now=time.time() + 60)
+        assert [i.id for i in m.recent(10, {"as_of": t0 + 4})] == [lasting, short]
+        assert m.compact(now=t0 + 10)["expired"] == 0, "within retention: kept for 'as of'"
+        result = m.compact(now=t0 + 70)
         assert result["expired"] == 1 and result["removed"] == 1
         with pytest.raises(UnknownItemError):
             m.forget(short)

@@ -101,7 +101,7 @@ def test_delete(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 def test_checkpoint_then_reopen_replays_only_the_tail(tmp_path: Path, kind: str) -> None:
-    index = IndexConfig(kind=kind, ivf_nlist=2, train_size=20)  # type: ignore[arg-type]
+    index = IndexConfig(kind=kind, ivf_nlist=2, train_size=20)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, DIM)).astype(np.float32)
     with open_mem(tmp_path, index=index) as m:
@@ -134,7 +134,10 @@ def test_bad_input_writes_nothing(tmp_path: Path) -> None:
         m.remember_text("ok", vector=vec(0))
         with pytest.raises(DimensionError, match=r"entry 1.*expected \(n, 8\)"):
             m.remember_many(
-                [Entry("text", text="a", vector=vec(1)), Entry("text", vector=np.zeros(3))]
+                [
+                    Entry("text", text="a", vector=vec(1)),
+                    Entry("text", vector=np.zeros(3, dtype=np.float32)),
+                ]
             )
         with pytest.raises(DimensionError):
             m.search(np.zeros(5))
@@ -226,8 +229,12 @@ def test_replay_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_async_writers_share_group_commits(tmp_path: Path) -> None:
+    """50 writers at once share one sync. The group is closed by its size, never by the clock:
+    the committer lingers (a window far longer than the test) until all 50 are queued, however
+    slowly the writers' encoding threads get to them on a busy machine."""
+
     async def main() -> tuple[list[int], int]:
-        async with open_mem(tmp_path, group_window_ms=20) as m:  # linger for the others
+        async with open_mem(tmp_path, group_window_ms=600_000, group_max_records=50) as m:
             before = m.wal.syncs
             ids = await asyncio.gather(
                 *(m.aremember(Entry("text", text=str(i), vector=vec(i))) for i in range(50))
@@ -238,7 +245,7 @@ def test_async_writers_share_group_commits(tmp_path: Path) -> None:
 
     ids, syncs = asyncio.run(main())
     assert sorted(ids) == list(range(1, 51))
-    assert syncs <= 3, f"50 concurrent writers should share a few fsyncs, took {syncs}"
+    assert syncs == 1, f"50 concurrent writers should share one fsync, took {syncs}"
     with open_mem(tmp_path) as m:
         assert m.stats()["items"]["text"] == 50
 

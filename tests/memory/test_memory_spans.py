@@ -17,7 +17,7 @@ needs_extra("telemetry", *TELEMETRY_MODULES)
 from opentelemetry.trace import StatusCode
 
 from memory import Entry, MemoryConfig, MemoryOS
-from tests.spans import in_memory, undocumented
+from tests.spans import attrs, in_memory, undocumented
 
 
 def open_memory(path: Path) -> MemoryOS:
@@ -47,10 +47,10 @@ async def test_writes_and_searches_are_spans(tmp_path: Path) -> None:
     spans = exporter.get_finished_spans()
     names = [s.name for s in spans]
     assert names == ["memory.remember"] * 2 + ["memory.search"] * 4
-    sync_write, async_write = spans[0].attributes, spans[1].attributes
+    sync_write, async_write = attrs(spans[0]), attrs(spans[1])
     assert sync_write == {"cogos.memory.entries": 2, "cogos.memory.kinds": ("fact", "text")}
     assert async_write == {"cogos.memory.entries": 1, "cogos.memory.kinds": ("text",)}
-    searches = [dict(s.attributes) for s in spans[2:6]]
+    searches = [attrs(s) for s in spans[2:6]]
     assert searches[0] == {
         "cogos.memory.mode": "hybrid",
         "cogos.memory.k": 2,
@@ -68,9 +68,8 @@ async def test_writes_and_searches_are_spans(tmp_path: Path) -> None:
     }
     assert len(hits) == 2 and len(lexical) >= 1
     refused = spans[5]
-    assert (
-        refused.status.status_code is StatusCode.ERROR
-        and "cogos.memory.hits" not in refused.attributes
+    assert refused.status.status_code is StatusCode.ERROR and "cogos.memory.hits" not in attrs(
+        refused
     )
     assert undocumented(spans) == set()
 
@@ -82,5 +81,5 @@ def test_without_an_embedder_a_hybrid_search_is_reported_lexical(tmp_path: Path)
         memory.remember_text("the key is under the mat")
         memory.search("key", k=1)
     search = next(s for s in exporter.get_finished_spans() if s.name == "memory.search")
-    assert search.attributes["cogos.memory.mode"] == "lexical"
-    assert search.attributes["cogos.memory.hits"] == 1
+    assert attrs(search)["cogos.memory.mode"] == "lexical"
+    assert attrs(search)["cogos.memory.hits"] == 1

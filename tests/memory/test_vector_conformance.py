@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 from memory.errors import DimensionError
-from memory.stores import FaissVectorStore, NumpyVectorStore, VectorStore
+from memory.stores import FaissVectorStore, Metric, NumpyVectorStore, VectorStore
 
 DIM = 16
 
-BACKENDS: dict[str, Callable[[str], VectorStore]] = {
-    "numpy": lambda metric: NumpyVectorStore(DIM, metric),  # type: ignore[arg-type]
-    "faiss-flat": lambda metric: FaissVectorStore(DIM, metric, "flat", device="cpu"),  # type: ignore[arg-type]
-    "faiss-hnsw": lambda metric: FaissVectorStore(DIM, metric, "hnsw", ef_search=256, device="cpu"),  # type: ignore[arg-type]
-    "faiss-ivf": lambda metric: FaissVectorStore(  # type: ignore[arg-type]
+BACKENDS: dict[str, Callable[[Metric], VectorStore]] = {
+    "numpy": lambda metric: NumpyVectorStore(DIM, metric),
+    "faiss-flat": lambda metric: FaissVectorStore(DIM, metric, "flat", device="cpu"),
+    "faiss-hnsw": lambda metric: FaissVectorStore(DIM, metric, "hnsw", ef_search=256, device="cpu"),
+    "faiss-ivf": lambda metric: FaissVectorStore(
         DIM, metric, "ivf", ivf_nlist=4, ivf_nprobe=4, train_size=100, device="cpu"
     ),
 }
@@ -31,9 +31,9 @@ def data(n: int = 300, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "l2"])
-def test_self_match_and_agreement_with_exact(backend: str, metric: str) -> None:
+def test_self_match_and_agreement_with_exact(backend: str, metric: Metric) -> None:
     store = BACKENDS[backend](metric)
-    reference = NumpyVectorStore(DIM, metric)  # type: ignore[arg-type]
+    reference = NumpyVectorStore(DIM, metric)
     x = data()
     ids = np.arange(1000, 1000 + len(x))
     store.add(ids, x)
@@ -119,10 +119,10 @@ def test_ivf_trains_once_enough_vectors_arrived() -> None:
     store = FaissVectorStore(DIM, "cosine", "ivf", ivf_nlist=4, train_size=50, device="cpu")
     x = data(80)
     store.add(np.arange(30), x[:30])
-    assert not store.trained and len(store) == 30
+    assert (store.trained, len(store)) == (False, 30)  # (a tuple: mypy does not narrow it)
     assert store.search(x[3], 1)[0][0, 0] == 3  # exact search while untrained
     store.add(np.arange(30, 80), x[30:])
-    assert store.trained and len(store) == 80
+    assert (store.trained, len(store)) == (True, 80)
 
 
 @pytest.mark.gpu

@@ -168,6 +168,7 @@ class CountingModel(GenericFakeChatModel):
 
     running: int = 0
     most: int = 0
+    finished: int = 0
     delay: float = 0.5
 
     def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
@@ -177,6 +178,7 @@ class CountingModel(GenericFakeChatModel):
         time.sleep(self.delay)
         with _counter_lock:
             self.running -= 1
+            self.finished += 1
         return ChatResult(
             generations=[ChatGeneration(message=AIMessage(GOAL))],
             llm_output={"token_usage": {"prompt_tokens": 40, "completion_tokens": 12}},
@@ -192,7 +194,11 @@ async def test_a_timed_out_in_process_call_never_overlaps_the_next() -> None:
     c = LLMClient(LLMSpec(provider="scripted", model="m", timeout=0.2, max_retries=2), model)
     with pytest.raises(LLMTimeoutError):
         await c.ask("s", "u", GoalAnswer)  # three attempts give up while calls still run
-    await asyncio.sleep(2)  # the abandoned calls finish, one after the other
+    # the three abandoned calls finish, one after the other (their state lives in threads:
+    # polled, with a bound far past the 1.5 s they take)
+    async with asyncio.timeout(60):
+        while model.finished < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
     assert model.most == 1, "two calls ran on one model at once"
     model.delay = 0.0
     answer = await c.ask("s", "u", GoalAnswer)

@@ -19,7 +19,7 @@ from modules.llm.chat import build_chat_model
 from modules.llm.client import LLMClient
 from modules.llm.schemas import GoalAnswer
 from tests.modules.fake_openai import serve
-from tests.spans import in_memory, named, parent_of, undocumented
+from tests.spans import attrs, in_memory, named, parent_of, undocumented
 
 GOAL = json.dumps({"goal": [["cooled", "apple_1"]]})
 
@@ -57,8 +57,8 @@ async def test_each_request_is_a_chat_span_with_genai_attributes() -> None:
         "cogos.component": "llm.goal",
         "cogos.llm.what": "goal",
     }
-    assert dict(first.attributes) == {**common, "gen_ai.request.temperature": 0.0}
-    assert dict(second.attributes) == {**common, "gen_ai.request.temperature": 0.3}
+    assert attrs(first) == {**common, "gen_ai.request.temperature": 0.0}
+    assert attrs(second) == {**common, "gen_ai.request.temperature": 0.3}
 
 
 async def test_a_real_openai_client_failing_then_answering() -> None:
@@ -70,10 +70,10 @@ async def test_a_real_openai_client_failing_then_answering() -> None:
         await client.ask("system", "user", GoalAnswer, what="goal")
     failed, answered = exporter.get_finished_spans()
     assert failed.status.status_code is StatusCode.ERROR
-    assert failed.attributes["error.type"] == "server_error"
-    assert "gen_ai.usage.input_tokens" not in failed.attributes
+    assert attrs(failed)["error.type"] == "server_error"
+    assert "gen_ai.usage.input_tokens" not in attrs(failed)
     assert [e.name for e in failed.events] == ["exception"]
-    attributes = answered.attributes
+    attributes = attrs(answered)
     assert answered.status.status_code is StatusCode.UNSET and "error.type" not in attributes
     assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (
         11,
@@ -108,7 +108,7 @@ async def test_the_llm_policys_requests_are_children_of_the_decide_phase() -> No
     assert {d.name for d in decides if d is not None} == {"cogos.decide"}
     cycles = [parent_of(spans, d) for d in decides if d is not None]
     assert cycles == named(spans, "cogos.cycle")
-    assert {c.attributes["cogos.component"] for c in chats} == {"llm"}
-    assert all(c.attributes["gen_ai.usage.output_tokens"] > 0 for c in chats)
-    tokens = sum(c.attributes["gen_ai.usage.output_tokens"] for c in chats)
+    assert {attrs(c)["cogos.component"] for c in chats} == {"llm"}
+    assert all(attrs(c)["gen_ai.usage.output_tokens"] > 0 for c in chats)
+    tokens = sum(attrs(c)["gen_ai.usage.output_tokens"] for c in chats)
     assert tokens == summary.extra["llm"]["output_tokens"], "the spans add up to the run's usage"

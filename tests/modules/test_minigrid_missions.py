@@ -41,16 +41,18 @@ def agent(level: str, seed: int, episodes: int, *more: str) -> LoadedConfig:
 
 def bot_solves(level: str, seed: int) -> bool:
     import gymnasium
+    from minigrid.minigrid_env import MiniGridEnv
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
     env = gymnasium.make(level)
     with redirect_stdout(io.StringIO()):
         env.reset(seed=seed)
-    bot = BabyAIBot(env)
+    bot = BabyAIBot(env)  # type: ignore[no-untyped-call]  # (minigrid's bot is not annotated)
+    assert isinstance(env.unwrapped, MiniGridEnv)
     for _ in range(env.unwrapped.max_steps):
-        _, reward, terminated, truncated, _ = env.step(bot.replan())
+        _, reward, terminated, truncated, _ = env.step(bot.replan())  # type: ignore[no-untyped-call]
         if terminated or truncated:
-            return bool(terminated and reward > 0)
+            return bool(terminated and float(reward) > 0)
     return False
 
 

@@ -303,7 +303,7 @@ def test_replay_matches_applying_each_step_to_the_whole_state() -> None:
     cells = [f"c{r}_{c}" for r in range(3) for c in range(3)]
     rng = random.Random(11)
     for _ in range(200):
-        state = frozenset(
+        state: frozenset[tuple[str, ...]] = frozenset(
             {("at", "c0_0")}
             | {("open", a, b) for a in cells for b in cells if a != b and rng.random() < 0.5}
         )

@@ -6,7 +6,7 @@ from tests.spans import TELEMETRY_MODULES
 needs_extra("telemetry", *TELEMETRY_MODULES)
 
 from cogos import Agent, load_config_text
-from tests.spans import in_memory, named, parent_of, undocumented
+from tests.spans import attrs, in_memory, named, parent_of, undocumented
 
 CONFIG = """
 episodes: 2
@@ -33,17 +33,17 @@ async def test_an_engine_solve_then_a_cache_hit() -> None:
         decide = parent_of(spans, span)
         assert decide is not None and decide.name == "cogos.decide"
         assert parent_of(spans, decide) in named(spans, "cogos.cycle")
-        attributes = span.attributes
+        attributes = attrs(span)
         assert attributes["cogos.planner.domain"] == "grid-nav", "the PDDL domain's name"
         assert attributes["cogos.planner.engine"] == "fast-downward"
         assert attributes["cogos.planner.objects"] > 0 and attributes["cogos.planner.facts"] > 0
         assert attributes["cogos.planner.goals"] == 1
         assert attributes["cogos.planner.validated"] is True
         assert attributes["cogos.planner.plan_length"] == first.optimal_steps
-    assert solved.attributes["cogos.planner.method"] == "engine"
-    assert solved.attributes["cogos.planner.solver"] == "fast-downward"
-    assert solved.attributes["cogos.planner.status"] == "solved"
-    assert solved.attributes["cogos.planner.cache_hit"] is False
-    assert cached.attributes["cogos.planner.method"] == "cache"
-    assert cached.attributes["cogos.planner.cache_hit"] is True
+    assert attrs(solved)["cogos.planner.method"] == "engine"
+    assert attrs(solved)["cogos.planner.solver"] == "fast-downward"
+    assert attrs(solved)["cogos.planner.status"] == "solved"
+    assert attrs(solved)["cogos.planner.cache_hit"] is False
+    assert attrs(cached)["cogos.planner.method"] == "cache"
+    assert attrs(cached)["cogos.planner.cache_hit"] is True
     assert undocumented(spans) == set()
