@@ -43,7 +43,7 @@ from memory.stores.faiss_vectors import FaissVectorStore
 from memory.stores.graph import GraphStore, NetworkxGraphStore
 from memory.stores.record_store import RecordStore, Where
 from memory.stores.vectors import VectorStore
-from memory.tracing import COMMIT, FLUSH, REMEMBER, SEARCH, Tracer, search_mode
+from memory.tracing import COMMIT, FLUSH, REMEMBER, SEARCH, Tracer
 from memory.views import Views
 from memory.wal.log import WriteAheadLog
 from memory.write_path import WritePath
@@ -332,8 +332,7 @@ class MemoryOS:
         self, query: str | npt.ArrayLike, k: int, mode: str | None
     ) -> dict[str, str | int]:
         """A search span's attributes before it runs: the retrievers it uses and ``k``."""
-        used = search_mode(query, mode or self.config.retrieval.mode, self.embedder is not None)
-        return {"cogos.memory.mode": used, "cogos.memory.k": k}
+        return {"cogos.memory.mode": self.queries.mode_for(query, mode), "cogos.memory.k": k}
 
     def recent(self, n: int = 10, where: Where | None = None) -> list[MemoryItem]:
         """The newest live items (e.g. ``where={"kind": "event", "episode": ...}``)."""

@@ -136,6 +136,19 @@ class Queries:
             out.append(hit)
         return out
 
+    def mode_for(self, query: str | npt.ArrayLike, mode: str | None = None) -> str:
+        """The retrievers a search with ``mode`` runs for ``query``.
+
+        A vector query is dense; a hybrid text query without an embedder is lexical. A mode the
+        search refuses (unknown, or dense by text without an embedder) is returned as it is.
+        """
+        mode = mode or self.config.retrieval.mode
+        if not isinstance(query, str):
+            return "dense"
+        if mode == "hybrid" and self.embedder is None:
+            return "lexical"
+        return mode
+
     def _rank(
         self,
         query: str | npt.ArrayLike,
@@ -148,20 +161,19 @@ class Queries:
     ) -> _Ranking:
         """Rank, then read the top items, in one hold of the lock (the query is embedded first)."""
         cfg = self.config.retrieval
-        mode = mode or cfg.mode
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"search mode must be hybrid, dense or lexical; got {mode!r}")
+        asked = mode or cfg.mode
+        if asked not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search mode must be hybrid, dense or lexical; got {asked!r}")
+        if asked == "dense" and isinstance(query, str) and self.embedder is None:
+            raise ValueError("dense search by text needs an embedder; pass a vector instead")
+        mode = self.mode_for(query, asked)
         text = query if isinstance(query, str) else None
         vector = None
         if text is None:
-            vector, mode = as_matrix(query, self.config.dim, "query vector"), "dense"
+            vector = as_matrix(query, self.config.dim, "query vector")
         elif mode != "lexical":
-            if self.embedder is not None:
-                vector = self.embedder.embed([text])
-            elif mode == "dense":
-                raise ValueError("dense search by text needs an embedder; pass a vector instead")
-            else:
-                mode = "lexical"
+            assert self.embedder is not None  # refused above, or made lexical by mode_for
+            vector = self.embedder.embed([text])
         n = max(cfg.candidates, k)
         out = _Ranking()
         with self.lock:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-import numpy.typing as npt
-
 REMEMBER = "memory.remember"
 """Span of a synchronous or asynchronous write of entries (one log group)."""
 COMMIT = "memory.commit"
@@ -35,16 +33,3 @@ class Tracer(Protocol):
     def start_as_current_span(
         self, name: str, context: Any = None, kind: Any = ..., attributes: Any = None
     ) -> AbstractContextManager[Span]: ...
-
-
-def search_mode(query: str | npt.ArrayLike, mode: str, has_embedder: bool) -> str:
-    """The retrievers a search runs, as :meth:`memory.queries.Queries.search` decides them.
-
-    A vector query is dense; a text query without an embedder falls back to lexical (an
-    invalid ``mode`` is passed through: the search itself refuses it).
-    """
-    if not isinstance(query, str):
-        return "dense"
-    if mode == "hybrid" and not has_embedder:
-        return "lexical"
-    return mode
