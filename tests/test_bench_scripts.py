@@ -28,6 +28,27 @@ SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.sta
 OURS = {"cogos", "memory", "modules", "policies", "envs"}
 
 
+def bench(
+    script: str, *args: str, cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python bench/<script> ARGS`` from ``cwd`` (not the repository root: the script must
+    find our packages installed)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def last_json(proc: subprocess.CompletedProcess[str]) -> Any:
+    """A run that succeeded, and the JSON of its last line (where every script puts it)."""
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def test_no_script_is_named_like_a_package() -> None:
     assert not {name.removesuffix(".py") for name in SCRIPTS} & OURS
 
@@ -40,14 +61,7 @@ def test_the_issues_benchmarks_are_all_here() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_starts(script: str, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--help"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,  # not the repository root: the script must find our packages installed
-        timeout=120,
-        check=False,
-    )
+    proc = bench(script, "--help", cwd=tmp_path, timeout=120)
     missing = re.search(r"No module named '([\w.]+)'", proc.stderr)
     if missing and missing.group(1).split(".")[0] not in OURS:
         pytest.skip(f"{script} needs {missing.group(1)} (an optional extra)")
@@ -125,18 +139,8 @@ def figure(result: dict[str, Any], dotted: str) -> Any:
 @pytest.mark.parametrize("script", sorted(QUICK))
 def test_quick_run_prints_its_figures_as_one_json_object(script: str, tmp_path: Path) -> None:
     extra, figures = QUICK[script]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick", *extra],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    last = proc.stdout.strip().splitlines()[-1]
-    result = json.loads(last)
-    assert isinstance(result, dict), last
+    result = last_json(bench(script, "--quick", *extra, cwd=tmp_path))
+    assert isinstance(result, dict), result
     assert result["bench"] == script.removesuffix(".py") and result["quick"] is True, result
     for name in sorted(figures):
         value = figure(result, name)
@@ -152,22 +156,10 @@ def test_a_script_whose_planner_runs_in_child_processes(tmp_path: Path) -> None:
     task must succeed; a child that fails to start shows up as a failed task."""
     data = ROOT / "tests" / "fixtures" / "nl_planning"
     resume = tmp_path / "done.jsonl"
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "llm_plan.py"),
-        "--oracle",
-        "--quick",
-        "--data",
-        str(data),
-        "--resume",
-        str(resume),
-    ]
-    proc = subprocess.run(
-        command, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    command = ["--oracle", "--quick", "--data", str(data), "--resume", str(resume)]
+    proc = bench("llm_plan.py", *command, cwd=tmp_path)
+    result = last_json(proc)
     lines = proc.stdout.strip().splitlines()
-    result = json.loads(lines[-1])
     rates = {
         (domain, method): scores["success_rate"]
         for domain, methods in result["domains"].items()
@@ -178,11 +170,8 @@ def test_a_script_whose_planner_runs_in_child_processes(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in lines if line.startswith('{"model"')]
     assert len(rows) == 6 and len(resume.read_text().splitlines()) == 6
     # a second run takes every task from the resume file and runs none again
-    again = subprocess.run(
-        command, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert json.loads(again.stdout.strip().splitlines()[-1])["tasks"] == 6
+    again = bench("llm_plan.py", *command, cwd=tmp_path)
+    assert last_json(again)["tasks"] == 6
     assert not [line for line in again.stdout.splitlines() if line.startswith('{"model"')]
     assert len(resume.read_text().splitlines()) == 6
 
@@ -211,26 +200,19 @@ def test_llm_plan_refuses_bad_input_clearly(tmp_path: Path) -> None:
 
 @requires_extra("llm", "langchain_core", "tenacity", "tqdm")
 def test_llm_plan_measures_subgoals_beside_the_whole_problem(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "llm_plan.py"),
-            "--oracle",
-            "--data",
-            str(ROOT / "tests" / "fixtures" / "nl_planning" / "delivery"),
-            "--tasks",
-            "2",
-            "--subgoals",
-            "always",
-        ],
-        capture_output=True,
-        text=True,
+    delivery = str(ROOT / "tests" / "fixtures" / "nl_planning" / "delivery")
+    proc = bench(
+        "llm_plan.py",
+        "--oracle",
+        "--data",
+        delivery,
+        "--tasks",
+        "2",
+        "--subgoals",
+        "always",
         cwd=tmp_path,
-        timeout=300,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    cogos = json.loads(proc.stdout.strip().splitlines()[-1])["domains"]["delivery"]["cogos"]
+    cogos = last_json(proc)["domains"]["delivery"]["cogos"]
     assert cogos["tasks"] == 2 and cogos["success_rate"] == 1.0
     assert cogos["subgoal_success_rate"] == 1.0
 
@@ -244,24 +226,8 @@ def test_llm_plan_skips_a_domain_it_cannot_read_and_runs_the_rest(tmp_path: Path
     broken = data / "broken"
     broken.mkdir()
     (broken / "domain.pddl").write_text("(define (domain broken) (:types a - b b - a)")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "llm_plan.py"),
-            "--oracle",
-            "--tasks",
-            "1",
-            "--data",
-            str(data),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = bench("llm_plan.py", "--oracle", "--tasks", "1", "--data", str(data), cwd=tmp_path)
+    result = last_json(proc)
     assert set(result["domains"]) == {"stacks"}
     assert "broken" in result["skipped_domains"] and "skipped broken" in proc.stderr
 
@@ -269,16 +235,8 @@ def test_llm_plan_skips_a_domain_it_cannot_read_and_runs_the_rest(tmp_path: Path
 @requires_extra("envs", "minigrid")
 def test_envs_bench_solves_missions_beside_babyais_bot(tmp_path: Path) -> None:
     """``--missions``: the agent and BabyAI's bot on the same seeds, both figures printed."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "environments.py"), "--quick", "--missions", "2"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    missions = json.loads(proc.stdout.strip().splitlines()[-1])["missions"]
+    proc = bench("environments.py", "--quick", "--missions", "2", cwd=tmp_path, timeout=600)
+    missions = last_json(proc)["missions"]
     assert set(missions) == {
         "BabyAI-GoToLocal-v0",
         "BabyAI-PutNextLocal-v0",
